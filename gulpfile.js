@@ -1,9 +1,9 @@
-// Copies node and credential icons next to the compiled code (tsc copies only .ts output).
+// Copies node and credential icons and node codex files next to the compiled code (tsc copies only .ts output).
 const path = require('path');
 const { task, src, dest } = require('gulp');
 
 task('build:icons', () =>
-	src(['nodes/**/*.{png,svg}', 'credentials/**/*.{png,svg}'], { encoding: false }).pipe(
+	src(['nodes/**/*.{png,svg}', 'nodes/**/*.node.json', 'credentials/**/*.{png,svg}'], { encoding: false }).pipe(
 		dest((file) => path.join('dist', path.relative(file.cwd, file.base))),
 	),
 );

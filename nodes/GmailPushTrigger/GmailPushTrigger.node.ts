@@ -1,0 +1,81 @@
+import type {
+	IHookFunctions,
+	ILoadOptionsFunctions,
+	INodePropertyOptions,
+	INodeType,
+	INodeTypeDescription,
+	ITriggerFunctions,
+	ITriggerResponse,
+	IWebhookFunctions,
+	IWebhookResponseData,
+	ICredentialTestFunctions,
+	ICredentialsDecrypted,
+	INodeCredentialTestResult,
+} from 'n8n-workflow';
+import { triggerProperties } from './description';
+import { checkExists, create, remove } from './shell/lifecycle';
+import { receivePush } from './shell/receive';
+import { subscribe } from './shell/subscribe';
+import { getLabels } from './shell/labels';
+import { testServiceAccount } from './shell/credentialTest';
+
+export class GmailPushTrigger implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Gmail Push Trigger',
+		name: 'gmailPushTrigger',
+		icon: 'file:gmail.svg',
+		group: ['trigger'],
+		version: 1,
+		subtitle: '={{$parameter["events"].join(", ")}}',
+		description: 'Starts the workflow within a second of a new email, through Gmail push notifications (Pub/Sub)',
+		defaults: { name: 'Gmail Push Trigger' },
+		inputs: [],
+		outputs: ['main'],
+		credentials: [
+			{ name: 'gmailPushOAuth2Api', required: true, displayOptions: { show: { authentication: ['oAuth2'] } } },
+			{
+				name: 'gmailPushServiceAccountApi',
+				required: true,
+				testedBy: 'gmailPushServiceAccountApiTest',
+				displayOptions: { show: { authentication: ['serviceAccount'] } },
+			},
+		],
+		webhooks: [{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: 'webhook' }],
+		properties: triggerProperties,
+	};
+
+	methods = {
+		loadOptions: {
+			async getLabels(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
+				return await getLabels.call(this);
+			},
+		},
+		credentialTest: {
+			async gmailPushServiceAccountApiTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+				return await testServiceAccount(credential);
+			},
+		},
+	};
+
+	webhookMethods = {
+		default: {
+			async checkExists(this: IHookFunctions): Promise<boolean> {
+				return await checkExists.call(this);
+			},
+			async create(this: IHookFunctions): Promise<boolean> {
+				return await create.call(this);
+			},
+			async delete(this: IHookFunctions): Promise<boolean> {
+				return await remove.call(this);
+			},
+		},
+	};
+
+	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
+		return await receivePush.call(this);
+	}
+
+	async trigger(this: ITriggerFunctions): Promise<ITriggerResponse> {
+		return await subscribe.call(this);
+	}
+}

@@ -1,0 +1,118 @@
+/**
+ * Gmail message -> n8n item json. "simplified" matches n8n's built-in Gmail Trigger (format
+ * metadata, headers From/To/Cc/Bcc/Subject lifted to top-level keys, `labels: [{id, name}]`)
+ * so downstream expressions keep working when a user swaps triggers; we keep `labelIds` too.
+ * "full" decodes the text and html bodies.
+ */
+import type { SyncedEvent } from './sync';
+import type { GmailLabel, GmailMessage, GmailMessagePart, MessageFormat } from './port';
+
+export type OutputMode = 'simplified' | 'full';
+
+export const SIMPLIFIED_HEADERS = ['From', 'To', 'Cc', 'Bcc', 'Subject'];
+
+export function fetchFormat(output: OutputMode): { format: MessageFormat; metadataHeaders?: string[] } {
+	return output === 'simplified' ? { format: 'metadata', metadataHeaders: SIMPLIFIED_HEADERS } : { format: 'full' };
+}
+
+export type ItemJson = Record<string, unknown>;
+
+function eventFields(event: SyncedEvent): ItemJson {
+	return { event: event.event, ...(event.changedLabelIds && { changedLabelIds: event.changedLabelIds }) };
+}
+
+export function simplifiedItem(event: SyncedEvent, labels: readonly GmailLabel[]): ItemJson {
+	const message = structuredClone(event.message) as GmailMessage & ItemJson;
+	const item: ItemJson = { ...message };
+	if (message.labelIds) {
+		item.labels = labels.filter((label) => message.labelIds?.includes(label.id)).map(({ id, name }) => ({ id, name }));
+	}
+	if (message.payload?.headers) {
+		for (const header of message.payload.headers) item[header.name] = header.value;
+		const { headers: _lifted, ...payload } = message.payload;
+		item.payload = payload;
+	}
+	return { ...item, ...eventFields(event) };
+}
+
+export function decodeBase64Url(data: string, charset = 'utf-8'): string {
+	const bytes = Buffer.from(data.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+	try {
+		return new TextDecoder(charset).decode(bytes);
+	} catch {
+		return bytes.toString('utf8');
+	}
+}
+
+function header(part: GmailMessagePart | undefined, name: string): string | undefined {
+	return part?.headers?.find((h) => h.name.toLowerCase() === name.toLowerCase())?.value;
+}
+
+function charsetOf(part: GmailMessagePart): string {
+	return /charset="?([^";]+)"?/i.exec(header(part, 'Content-Type') ?? '')?.[1] ?? 'utf-8';
+}
+
+interface Bodies {
+	text?: string;
+	html?: string;
+	attachments: Array<{ partId?: string; filename: string; mimeType?: string; size?: number; attachmentId?: string }>;
+}
+
+/** Walks the MIME tree: first text/plain and text/html bodies win; named parts are attachments. */
+export function collectBodies(part: GmailMessagePart | undefined, into: Bodies = { attachments: [] }): Bodies {
+	if (!part) return into;
+	if (part.filename) {
+		into.attachments.push({
+			partId: part.partId,
+			filename: part.filename,
+			mimeType: part.mimeType,
+			size: part.body?.size,
+			attachmentId: part.body?.attachmentId,
+		});
+	} else if (part.body?.data && part.mimeType === 'text/plain' && into.text === undefined) {
+		into.text = decodeBase64Url(part.body.data, charsetOf(part));
+	} else if (part.body?.data && part.mimeType === 'text/html' && into.html === undefined) {
+		into.html = decodeBase64Url(part.body.data, charsetOf(part));
+	}
+	for (const child of part.parts ?? []) collectBodies(child, into);
+	return into;
+}
+
+export function fullItem(event: SyncedEvent): ItemJson {
+	const message = event.message;
+	const headers: Record<string, string> = {};
+	for (const h of message.payload?.headers ?? []) headers[h.name.toLowerCase()] = h.value;
+	const bodies = collectBodies(message.payload);
+	return {
+		id: message.id,
+		threadId: message.threadId,
+		labelIds: message.labelIds ?? [],
+		snippet: message.snippet,
+		historyId: message.historyId,
+		internalDate: message.internalDate,
+		sizeEstimate: message.sizeEstimate,
+		date: message.internalDate ? new Date(Number(message.internalDate)).toISOString() : headers.date,
+		from: headers.from,
+		to: headers.to,
+		cc: headers.cc,
+		bcc: headers.bcc,
+		replyTo: headers['reply-to'],
+		subject: headers.subject,
+		messageId: headers['message-id'],
+		text: bodies.text,
+		html: bodies.html,
+		attachments: bodies.attachments,
+		headers,
+		...eventFields(event),
+	};
+}
+
+/** A deleted message cannot be fetched: its item carries what history said. */
+export function deletedItem(event: SyncedEvent): ItemJson {
+	return { id: event.ref.id, threadId: event.ref.threadId, labelIds: event.ref.labelIds ?? [], ...eventFields(event) };
+}
+
+export function toItemJson(event: SyncedEvent, output: OutputMode, labels: readonly GmailLabel[]): ItemJson {
+	if (event.event === 'messageDeleted') return deletedItem(event);
+	return output === 'simplified' ? simplifiedItem(event, labels) : fullItem(event);
+}

@@ -1,0 +1,127 @@
+/** Every parameter of the Gmail Push Trigger. Names are public: saved workflows depend on them. */
+import type { INodeProperties } from 'n8n-workflow';
+
+export const authenticationProperty: INodeProperties = {
+	displayName: 'Authentication',
+	name: 'authentication',
+	type: 'options',
+	options: [
+		{ name: 'OAuth2 (Recommended)', value: 'oAuth2' },
+		{ name: 'Service Account', value: 'serviceAccount' },
+	],
+	default: 'oAuth2',
+};
+
+export const deliveryProperty: INodeProperties = {
+	displayName: 'Delivery',
+	name: 'delivery',
+	type: 'options',
+	options: [
+		{
+			name: 'Push (Pub/Sub Push Subscription)',
+			value: 'push',
+			description: 'Pub/Sub POSTs each notification to this node\'s Production URL. Needs a public HTTPS URL.',
+		},
+	],
+	default: 'push',
+	description: 'How Gmail\'s notifications reach n8n',
+};
+
+export const pushNotice: INodeProperties = {
+	displayName:
+		'Create a Pub/Sub push subscription on the topic whose endpoint is this node\'s Production URL (see Webhook URLs above), and grant gmail-api-push@system.gserviceaccount.com the Pub/Sub Publisher role on the topic. The README has the gcloud commands.',
+	name: 'pushNotice',
+	type: 'notice',
+	default: '',
+	displayOptions: { show: { delivery: ['push'] } },
+};
+
+export const topicNameProperty: INodeProperties = {
+	displayName: 'Topic Name',
+	name: 'topicName',
+	type: 'string',
+	required: true,
+	default: '',
+	placeholder: 'projects/my-project/topics/gmail-push',
+	description:
+		'Full name of the Pub/Sub topic Gmail publishes to. It must be in the same Google Cloud project as the OAuth client (or service account).',
+};
+
+export const labelIdsProperty: INodeProperties = {
+	displayName: 'Label Names or IDs',
+	name: 'labelIds',
+	type: 'multiOptions',
+	typeOptions: { loadOptionsMethod: 'getLabels' },
+	default: ['INBOX'],
+	description:
+		'Only changes to messages with these labels. Leave empty for the whole mailbox. Choose from the list, or specify IDs using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
+};
+
+export const labelFilterBehaviorProperty: INodeProperties = {
+	displayName: 'Label Filter Behavior',
+	name: 'labelFilterBehavior',
+	type: 'options',
+	options: [
+		{ name: 'Include', value: 'include', description: 'Only messages with at least one of the labels' },
+		{ name: 'Exclude', value: 'exclude', description: 'Only messages with none of the labels' },
+	],
+	default: 'include',
+};
+
+export const eventsProperty: INodeProperties = {
+	displayName: 'Events',
+	name: 'events',
+	type: 'multiOptions',
+	options: [
+		{ name: 'Label Added', value: 'labelAdded', description: 'A label was added to a message' },
+		{ name: 'Label Removed', value: 'labelRemoved', description: 'A label was removed from a message' },
+		{ name: 'Message Added', value: 'messageAdded', description: 'A new email arrived (or was sent or drafted)' },
+		{ name: 'Message Deleted', value: 'messageDeleted', description: 'An email was permanently deleted' },
+	],
+	default: ['messageAdded'],
+	required: true,
+};
+
+export const outputProperty: INodeProperties = {
+	displayName: 'Output',
+	name: 'output',
+	type: 'options',
+	options: [
+		{
+			name: 'Simplified',
+			value: 'simplified',
+			description: 'Same shape as n8n\'s built-in Gmail Trigger: From, To, Subject, snippet, labels',
+		},
+		{ name: 'Full', value: 'full', description: 'The whole message with decoded text and HTML bodies and every header' },
+	],
+	default: 'simplified',
+};
+
+export const optionsProperty: INodeProperties = {
+	displayName: 'Options',
+	name: 'options',
+	type: 'collection',
+	placeholder: 'Add Option',
+	default: {},
+	options: [
+		{
+			displayName: 'Include Drafts',
+			name: 'includeDrafts',
+			type: 'boolean',
+			default: false,
+			description: 'Whether to also emit drafts (they are skipped by default, as in the built-in Gmail Trigger)',
+		},
+	],
+};
+
+export const triggerProperties: INodeProperties[] = [
+	authenticationProperty,
+	deliveryProperty,
+	pushNotice,
+	topicNameProperty,
+	labelIdsProperty,
+	labelFilterBehaviorProperty,
+	eventsProperty,
+	outputProperty,
+	optionsProperty,
+];

@@ -1,0 +1,67 @@
+/** Reads and validates the node's parameters into the core's plain config. */
+import { NodeOperationError, type IDataObject, type INode } from 'n8n-workflow';
+import { HISTORY_TYPES, type HistoryType } from '../core/port';
+import { fetchFormat, type OutputMode } from '../core/output';
+import type { LabelFilterBehavior, SyncOptions } from '../core/sync';
+import { topicNameProblem, type WatchConfig } from '../core/watch';
+import type { AuthenticationMethod } from '../transport/auth';
+
+export type Delivery = 'push';
+
+export interface TriggerConfig {
+	authentication: AuthenticationMethod;
+	delivery: Delivery;
+	watch: WatchConfig;
+	sync: SyncOptions;
+	output: OutputMode;
+}
+
+interface ParameterReader {
+	getNodeParameter(name: string, fallback?: unknown): unknown;
+	getNode(): INode;
+}
+
+function stringList(value: unknown): string[] {
+	if (Array.isArray(value)) return value.map(String).map((s) => s.trim()).filter(Boolean);
+	if (typeof value === 'string') return value.split(',').map((s) => s.trim()).filter(Boolean);
+	return [];
+}
+
+export function readConfig(context: ParameterReader): TriggerConfig {
+	const node = context.getNode();
+	const topicName = String(context.getNodeParameter('topicName', '')).trim();
+	const problem = topicNameProblem(topicName);
+	if (problem) throw new NodeOperationError(node, problem, { description: 'Example: projects/my-project/topics/gmail-push' });
+
+	const events = stringList(context.getNodeParameter('events', ['messageAdded']));
+	const unknown = events.filter((e) => !HISTORY_TYPES.includes(e as HistoryType));
+	if (unknown.length > 0 || events.length === 0) {
+		throw new NodeOperationError(node, `Events must be some of ${HISTORY_TYPES.join(', ')} (got "${events.join(', ')}")`);
+	}
+	const labelIds = stringList(context.getNodeParameter('labelIds', ['INBOX']));
+	const labelFilterBehavior = String(context.getNodeParameter('labelFilterBehavior', 'include')) as LabelFilterBehavior;
+	if (labelFilterBehavior !== 'include' && labelFilterBehavior !== 'exclude') {
+		throw new NodeOperationError(node, `Label Filter Behavior must be "include" or "exclude" (got "${labelFilterBehavior}")`);
+	}
+	const output = String(context.getNodeParameter('output', 'simplified')) as OutputMode;
+	if (output !== 'simplified' && output !== 'full') {
+		throw new NodeOperationError(node, `Output must be "simplified" or "full" (got "${output}")`);
+	}
+	const options = (context.getNodeParameter('options', {}) ?? {}) as IDataObject;
+	const delivery = String(context.getNodeParameter('delivery', 'push')) as Delivery;
+	if (delivery !== 'push') throw new NodeOperationError(node, `Delivery "${delivery}" is not supported`);
+
+	return {
+		authentication: String(context.getNodeParameter('authentication', 'oAuth2')) as AuthenticationMethod,
+		delivery,
+		watch: { topicName, labelIds, labelFilterBehavior },
+		output,
+		sync: {
+			events: events as HistoryType[],
+			labelIds,
+			labelFilterBehavior,
+			includeDrafts: options.includeDrafts === true,
+			...fetchFormat(output),
+		},
+	};
+}

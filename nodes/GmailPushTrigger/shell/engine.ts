@@ -1,0 +1,164 @@
+/**
+ * One engine per active trigger node in this n8n process. Every way a notification comes in
+ * (push webhook, pull subscriber, timer) goes through `handle()`, which runs one sync at a time,
+ * so overlapping notifications cannot emit an email twice, and is the only code that moves the
+ * cursor. It owns the trigger's copy of the static data, which n8n saves when we emit.
+ */
+import { advance, isAfter, rememberKeys } from '../core/cursor';
+import { sameMailbox, type GmailNotification } from '../core/notification';
+import type { GmailLabel, GmailPort } from '../core/port';
+import { syncFromCursor, type SyncOptions, type SyncStats } from '../core/sync';
+import { toItemJson, type ItemJson, type OutputMode } from '../core/output';
+import { watchRequest, watchStateFrom, watchVerdict, type WatchConfig, type WatchVerdict } from '../core/watch';
+import type { TriggerState } from './state';
+
+export interface EngineLogger {
+	debug(message: string, meta?: object): void;
+	info(message: string, meta?: object): void;
+	warn(message: string, meta?: object): void;
+	error(message: string, meta?: object): void;
+}
+
+export interface EngineDeps {
+	port: GmailPort;
+	state: TriggerState;
+	sync: SyncOptions;
+	output: OutputMode;
+	watch: WatchConfig;
+	/** Hands items to n8n. Called after the state already holds the advanced cursor. */
+	deliver: (items: ItemJson[]) => void | Promise<void>;
+	logger: EngineLogger;
+	now?: () => number;
+}
+
+export type HandleResult =
+	| { status: 'other-mailbox' }
+	| { status: 'covered'; cursor: string | undefined }
+	| { status: 'synced'; emitted: number; cursor: string | undefined; stats: SyncStats };
+
+const LABELS_TTL_MS = 10 * 60 * 1000;
+
+export class MailboxEngine {
+	private tail: Promise<unknown> = Promise.resolve();
+	private labels?: { at: number; list: GmailLabel[] };
+
+	constructor(private readonly deps: EngineDeps) {}
+
+	get state(): TriggerState {
+		return this.deps.state;
+	}
+
+	private now(): number {
+		return (this.deps.now ?? Date.now)();
+	}
+
+	/** Runs `task` after every task queued before it (one sync at a time). */
+	private serial<T>(task: () => Promise<T>): Promise<T> {
+		const run = this.tail.then(task, task);
+		this.tail = run.catch(() => undefined);
+		return run;
+	}
+
+	/**
+	 * A notification: ignored when it is for another mailbox or already covered by the cursor
+	 * (no Gmail call), otherwise a sync from the cursor. Gmail errors propagate: the caller
+	 * answers non-2xx / nacks so Pub/Sub redelivers, and the cursor has not moved.
+	 */
+	async handle(notification: GmailNotification): Promise<HandleResult> {
+		const { emailAddress } = this.deps.state;
+		if (emailAddress !== undefined && !sameMailbox(notification.emailAddress, emailAddress)) {
+			return { status: 'other-mailbox' };
+		}
+		if (!isAfter(notification.historyId, this.deps.state.cursor)) {
+			return { status: 'covered', cursor: this.deps.state.cursor };
+		}
+		return await this.serial(async () => {
+			// Re-check: a sync that ran while we waited may already cover this notification.
+			if (!isAfter(notification.historyId, this.deps.state.cursor)) {
+				return { status: 'covered', cursor: this.deps.state.cursor } as const;
+			}
+			return await this.syncNow();
+		});
+	}
+
+	/** Syncs from the cursor until history is drained (used by notifications and timers). */
+	async sync(): Promise<HandleResult> {
+		return await this.serial(async () => await this.syncNow());
+	}
+
+	private async syncNow(): Promise<HandleResult> {
+		const state = this.deps.state;
+		let emitted = 0;
+		const total: SyncStats = { pages: 0, records: 0, duplicates: 0, filtered: 0, gone: 0 };
+		for (;;) {
+			const outcome = await syncFromCursor(this.deps.port, state, this.deps.sync);
+			for (const key of Object.keys(total) as Array<keyof SyncStats>) total[key] += outcome.stats[key];
+			const labels = this.deps.output === 'simplified' && outcome.events.length > 0 ? await this.labelList() : [];
+			const items = outcome.events.map((event) => toItemJson(event, this.deps.output, labels));
+			// State first, then emit: n8n saves the static data at the moment we emit.
+			state.cursor = advance(state.cursor, outcome.cursor);
+			if (outcome.keys.length > 0) state.recent = rememberKeys(state.recent, outcome.keys);
+			const newest = Math.max(...outcome.events.map((e) => Number(e.message.internalDate ?? 0)), 0);
+			if (newest > (state.lastEmittedAt ?? 0)) state.lastEmittedAt = newest;
+			if (items.length > 0) await this.deps.deliver(items);
+			emitted += items.length;
+			this.deps.logger.debug('Gmail Push Trigger: synced history', { emitted: items.length, cursor: state.cursor, ...outcome.stats });
+			if (!outcome.more) break;
+		}
+		return { status: 'synced', emitted, cursor: state.cursor, stats: total };
+	}
+
+	private async labelList(): Promise<GmailLabel[]> {
+		if (!this.labels || this.now() - this.labels.at > LABELS_TTL_MS) {
+			this.labels = { at: this.now(), list: await this.deps.port.listLabels() };
+		}
+		return this.labels.list;
+	}
+
+	/** Renews the watch when it is missing, changed, a day old or close to expiry. */
+	async ensureWatch(key: string): Promise<WatchVerdict> {
+		return await ensureWatch(key, this.deps.port, this.deps.state, this.deps.watch, this.deps.logger, this.now());
+	}
+}
+
+const watchesInFlight = new Map<string, Promise<WatchVerdict>>();
+
+/**
+ * Makes sure a fresh watch for our topic and labels exists. Callers for the same node share
+ * one watch call: n8n 2.x registers the webhook (create) and the trigger side by side.
+ */
+export async function ensureWatch(
+	key: string,
+	port: GmailPort,
+	state: TriggerState,
+	config: WatchConfig,
+	logger: EngineLogger,
+	now: number,
+): Promise<WatchVerdict> {
+	let pending = watchesInFlight.get(key);
+	if (!pending) {
+		pending = (async () => {
+			const verdict = watchVerdict(state.watch, config, now);
+			if (verdict === 'fresh') return verdict;
+			await renewWatch(port, state, config, now);
+			logger.info(`Gmail Push Trigger: watch ${verdict === 'missing' ? 'created' : 'renewed'} (${verdict}) for ${state.emailAddress} on ${config.topicName}`, {
+				expiration: new Date(state.watch?.expiration ?? 0).toISOString(),
+				cursor: state.cursor,
+			});
+			return verdict;
+		})().finally(() => watchesInFlight.delete(key));
+		watchesInFlight.set(key, pending);
+	}
+	return await pending;
+}
+
+/**
+ * users.watch, then record it. The first watch sets the cursor (a first activation starts from
+ * now); later ones keep it, so mail that arrived meanwhile is still expanded.
+ */
+export async function renewWatch(port: GmailPort, state: TriggerState, config: WatchConfig, now: number): Promise<void> {
+	if (state.emailAddress === undefined) state.emailAddress = (await port.getProfile()).emailAddress;
+	const response = await port.watch(watchRequest(config));
+	state.watch = watchStateFrom(config, response, now);
+	if (state.cursor === undefined) state.cursor = response.historyId;
+}

@@ -1,0 +1,49 @@
+/**
+ * Webhook lifecycle: n8n calls checkExists on activation (and on restart in 1.x), create when
+ * it answers false, delete on deactivation. Manual (test) runs never touch the live watch.
+ */
+import type { IHookFunctions } from 'n8n-workflow';
+import { watchVerdict } from '../core/watch';
+import { readConfig } from './config';
+import { engineKeyOf, gmailPortFor, stateOf } from './context';
+import { ensureWatch } from './engine';
+import { toNodeApiError } from './errors';
+import { clearState } from './state';
+
+function isManual(context: IHookFunctions): boolean {
+	return context.getMode() === 'manual';
+}
+
+/** False when the watch is missing, for another topic or labels, or a day old: create renews it. */
+export async function checkExists(this: IHookFunctions): Promise<boolean> {
+	if (isManual(this)) return true;
+	const config = readConfig(this);
+	return watchVerdict(stateOf(this).watch, config.watch, Date.now()) === 'fresh';
+}
+
+export async function create(this: IHookFunctions): Promise<boolean> {
+	if (isManual(this)) return true;
+	const config = readConfig(this);
+	const state = stateOf(this);
+	const port = await gmailPortFor(this, config);
+	try {
+		await ensureWatch(engineKeyOf(this), port, state, config.watch, this.logger, Date.now());
+	} catch (error) {
+		throw toNodeApiError(this.getNode(), error, { topicName: config.watch.topicName, during: 'watch' });
+	}
+	return true;
+}
+
+export async function remove(this: IHookFunctions): Promise<boolean> {
+	if (isManual(this)) return true;
+	const staticData = this.getWorkflowStaticData('node');
+	try {
+		const config = readConfig(this);
+		await (await gmailPortFor(this, config)).stop();
+	} catch (error) {
+		// Deactivation must succeed even when Google is unreachable: the watch lapses within 7 days.
+		this.logger.warn(`Gmail Push Trigger: users.stop failed, the watch will lapse on its own: ${(error as Error).message}`);
+	}
+	clearState(staticData);
+	return true;
+}
