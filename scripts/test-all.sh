@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs every check and test: build, lint, typecheck, unit, integration, and end-to-end in real
+# n8n 1.123 (Node 20) and n8n 2.41 (Node 24). The n8n installs are cached (first run ~8 min).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+[ -d node_modules ] || npm ci
+
+results=$(mktemp -d)
+status=0
+step() { echo; echo "=== $*"; }
+
+step "installing n8n 1.123.81 and 2.41.1 into the cache (reused when present)"
+scripts/install-n8n.sh 1 >"$results/install1.log" 2>&1 &
+install1=$!
+scripts/install-n8n.sh 2 >"$results/install2.log" 2>&1 &
+install2=$!
+
+step "build";     npm run build || status=1
+step "lint";      npm run lint || status=1
+step "typecheck"; npm run typecheck || status=1
+
+run_jest() { # name, args...
+	local name=$1; shift
+	step "jest $name"
+	npx jest "$@" --json --outputFile="$results/$name.json" || status=1
+}
+run_jest unit --selectProjects unit
+run_jest integration --selectProjects integration --runInBand
+
+wait $install1 || { cat "$results/install1.log"; status=1; }
+wait $install2 || { cat "$results/install2.log"; status=1; }
+run_jest e2e --selectProjects e2e --runInBand
+
+# One closing line for all suites, in the plain form CI reads.
+node -e '
+const fs = require("fs"), path = require("path");
+let passed = 0, failed = 0, pending = 0;
+for (const f of fs.readdirSync(process.argv[1]).filter((f) => f.endsWith(".json"))) {
+  const r = JSON.parse(fs.readFileSync(path.join(process.argv[1], f), "utf8"));
+  passed += r.numPassedTests; failed += r.numFailedTests + (r.numRuntimeErrorTestSuites || 0); pending += r.numPendingTests;
+  console.log(`${f.replace(".json", "")}: ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
+}
+console.log(`tests: ${passed} passed, ${failed} failed${pending ? `, ${pending} skipped` : ""}`);
+if (passed === 0) process.exitCode = 1;
+' "$results" || status=1
+exit $status
