@@ -14,20 +14,7 @@ user_folder=${TRY_DIR:-$HOME/.n8n-gmail-push-try}
 npm run build
 n8n_dir=$(scripts/install-n8n.sh "$major")
 
-pack_dir=$(mktemp -d)
-tarball=$(npm pack --silent --pack-destination "$pack_dir" | tail -n 1)
-nodes_dir="$user_folder/.n8n/nodes"
-target="$nodes_dir/node_modules/n8n-nodes-gmail-push"
-mkdir -p "$nodes_dir/node_modules"
-[ -f "$nodes_dir/package.json" ] || echo '{ "name": "installed-nodes", "private": true, "dependencies": {} }' >"$nodes_dir/package.json"
-rm -rf "$target" && mkdir -p "$target"
-tar xzf "$pack_dir/$tarball" -C "$target" --strip-components=1
-(cd "$target" && npm install --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error)
-node -e '
-const f = process.argv[1], p = JSON.parse(require("fs").readFileSync(f, "utf8"));
-p.dependencies = { ...(p.dependencies || {}), "n8n-nodes-gmail-push": require(process.argv[2]).version };
-require("fs").writeFileSync(f, JSON.stringify(p, null, 2));' "$nodes_dir/package.json" "$PWD/package.json"
-rm -rf "$pack_dir"
+scripts/install-package.sh "$user_folder" >/dev/null
 
 export N8N_USER_FOLDER="$user_folder" N8N_PORT="$port" N8N_LISTEN_ADDRESS=127.0.0.1
 export N8N_DIAGNOSTICS_ENABLED=false N8N_PERSONALIZATION_ENABLED=false N8N_SECURE_COOKIE=false
