@@ -29,6 +29,16 @@ function fail(reason: string): DecodeResult {
 	return { ok: false, reason };
 }
 
+/**
+ * Gmail sends historyId as an unquoted JSON number, which JSON.parse rounds above 2^53:
+ * take such a number's digits from the JSON text instead.
+ */
+function exactHistoryId(parsed: unknown, text: string): unknown {
+	if (typeof parsed !== 'number' || Number.isSafeInteger(parsed)) return parsed;
+	const digits = /"historyId"\s*:\s*(\d+)\s*[,}]/.exec(text)?.[1];
+	return digits !== undefined && Number(digits) === parsed ? digits : parsed;
+}
+
 /** Decodes the `data` of a Pub/Sub message (base64 or base64url, padded or not). */
 export function decodeNotificationData(data: unknown, meta: { messageId?: string; publishTime?: string } = {}): DecodeResult {
 	if (typeof data !== 'string' || data.length === 0) return fail('message.data is missing');
@@ -46,7 +56,7 @@ export function decodeNotificationData(data: unknown, meta: { messageId?: string
 	if (typeof emailAddress !== 'string' || !emailAddress.includes('@') || emailAddress.length > 320) {
 		return fail('message.data has no emailAddress');
 	}
-	const historyId = toHistoryId(parsed.historyId);
+	const historyId = toHistoryId(exactHistoryId(parsed.historyId, text));
 	if (historyId === undefined) return fail('message.data has no valid historyId');
 	return {
 		ok: true,
