@@ -111,6 +111,15 @@ export const optionsProperty: INodeProperties = {
 			default: false,
 			description: 'Whether to also emit drafts (they are skipped by default, as in the built-in Gmail Trigger)',
 		},
+		{
+			displayName: 'Catch-Up Window (Hours)',
+			name: 'catchUpWindowHours',
+			type: 'number',
+			typeOptions: { minValue: 1, maxValue: 720 },
+			default: 168,
+			description:
+				'If Gmail no longer has the history since the last sync (it keeps about a week), new emails since the last emitted one are found with a search instead, looking back at most this many hours (and at most 500 emails)',
+		},
 	],
 };
 

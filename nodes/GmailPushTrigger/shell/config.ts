@@ -4,6 +4,7 @@ import { HISTORY_TYPES, type HistoryType } from '../core/port';
 import { fetchFormat, type OutputMode } from '../core/output';
 import type { LabelFilterBehavior, SyncOptions } from '../core/sync';
 import { topicNameProblem, type WatchConfig } from '../core/watch';
+import { DEFAULT_CATCH_UP, type CatchUpOptions } from '../core/recovery';
 import type { AuthenticationMethod } from '../transport/auth';
 
 export type Delivery = 'push';
@@ -14,6 +15,7 @@ export interface TriggerConfig {
 	watch: WatchConfig;
 	sync: SyncOptions;
 	output: OutputMode;
+	catchUp: CatchUpOptions;
 }
 
 interface ParameterReader {
@@ -56,6 +58,10 @@ export function readConfig(context: ParameterReader): TriggerConfig {
 		delivery,
 		watch: { topicName, labelIds, labelFilterBehavior },
 		output,
+		catchUp: {
+			...DEFAULT_CATCH_UP,
+			...(Number(options.catchUpWindowHours) > 0 && { maxWindowMs: Number(options.catchUpWindowHours) * 60 * 60 * 1000 }),
+		},
 		sync: {
 			events: events as HistoryType[],
 			labelIds,

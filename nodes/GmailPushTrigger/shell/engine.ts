@@ -7,7 +7,8 @@
 import { advance, isAfter, rememberKeys } from '../core/cursor';
 import { sameMailbox, type GmailNotification } from '../core/notification';
 import type { GmailLabel, GmailPort } from '../core/port';
-import { syncFromCursor, type SyncOptions, type SyncStats } from '../core/sync';
+import { isStaleCursorError, syncFromCursor, type SyncOptions, type SyncOutcome, type SyncStats } from '../core/sync';
+import { catchUpFromStaleCursor, DEFAULT_CATCH_UP, type CatchUpOptions } from '../core/recovery';
 import { toItemJson, type ItemJson, type OutputMode } from '../core/output';
 import { watchRequest, watchStateFrom, watchVerdict, type WatchConfig, type WatchVerdict } from '../core/watch';
 import type { TriggerState } from './state';
@@ -28,6 +29,8 @@ export interface EngineDeps {
 	/** Hands items to n8n. Called after the state already holds the advanced cursor. */
 	deliver: (items: ItemJson[]) => void | Promise<void>;
 	logger: EngineLogger;
+	/** Bounds of the catch-up after a stale cursor (history.list 404). */
+	catchUp?: CatchUpOptions;
 	now?: () => number;
 }
 
@@ -91,7 +94,7 @@ export class MailboxEngine {
 		let emitted = 0;
 		const total: SyncStats = { pages: 0, records: 0, duplicates: 0, filtered: 0, gone: 0 };
 		for (;;) {
-			const outcome = await syncFromCursor(this.deps.port, state, this.deps.sync);
+			const outcome = await this.syncOnce();
 			for (const key of Object.keys(total) as Array<keyof SyncStats>) total[key] += outcome.stats[key];
 			const labels = this.deps.output === 'simplified' && outcome.events.length > 0 ? await this.labelList() : [];
 			const items = outcome.events.map((event) => toItemJson(event, this.deps.output, labels));
@@ -106,6 +109,29 @@ export class MailboxEngine {
 			if (!outcome.more) break;
 		}
 		return { status: 'synced', emitted, cursor: state.cursor, stats: total };
+	}
+
+	/** One history expansion; on a stale cursor, the bounded catch-up instead of a crash loop. */
+	private async syncOnce(): Promise<SyncOutcome> {
+		const state = this.deps.state;
+		try {
+			return await syncFromCursor(this.deps.port, state, this.deps.sync);
+		} catch (error) {
+			if (!isStaleCursorError(error)) throw error;
+			const catchUp = this.deps.catchUp ?? DEFAULT_CATCH_UP;
+			const outcome = await catchUpFromStaleCursor(this.deps.port, state, this.deps.sync, catchUp, this.now());
+			const stale = state.cursor;
+			// The stale cursor is behind the new one by definition: replace it, do not advance it.
+			state.cursor = undefined;
+			this.deps.logger.warn(
+				`Gmail Push Trigger: history cursor ${stale} is older than the history Gmail keeps (history.list 404). ` +
+					`Caught up with messages.list since ${new Date(outcome.report.since).toISOString()} ` +
+					`(at most ${Math.round(catchUp.maxWindowMs / 3600000)} h and ${catchUp.maxMessages} messages back; ` +
+					`${outcome.report.listed} listed, ${outcome.events.length} not yet emitted${outcome.report.truncated ? ', older ones beyond the bound were skipped' : ''}); ` +
+					`restarting from historyId ${outcome.cursor}.`,
+			);
+			return outcome;
+		}
 	}
 
 	private async labelList(): Promise<GmailLabel[]> {

@@ -51,6 +51,7 @@ export async function receivePush(this: IWebhookFunctions): Promise<IWebhookResp
 			sync: config.sync,
 			output: config.output,
 			watch: config.watch,
+		catchUp: config.catchUp,
 			deliver: (batch) => {
 				items = items.concat(batch);
 			},

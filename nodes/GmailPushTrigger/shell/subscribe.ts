@@ -41,6 +41,7 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 		sync: config.sync,
 		output: config.output,
 		watch: config.watch,
+		catchUp: config.catchUp,
 		deliver: (items) => this.emit([toExecutionData(items)]),
 		logger: this.logger,
 	});
