@@ -170,8 +170,10 @@ export async function readHistory(port: GmailPort, startHistoryId: string, optio
 				if (cutAfterLastRecord) return { events, historyId, more: true, pages, records };
 			}
 		}
-		historyId = advance(historyId, page.historyId);
 		pageToken = page.nextPageToken || undefined;
+		// The mailbox's historyId covers the span only once the last page is read: taken from an
+		// earlier page it would carry the cursor past records a maxEvents cut leaves for later.
+		if (pageToken === undefined) historyId = advance(historyId, page.historyId);
 	} while (pageToken !== undefined);
 	return { events, historyId, more: false, pages, records };
 }
