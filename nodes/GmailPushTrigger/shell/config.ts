@@ -6,6 +6,7 @@ import type { LabelFilterBehavior, SyncOptions } from '../core/sync';
 import { topicNameProblem, type WatchConfig } from '../core/watch';
 import { DEFAULT_CATCH_UP, type CatchUpOptions } from '../core/recovery';
 import type { AuthenticationMethod } from '../transport/auth';
+import type { PushAuthConfig, PushAuthMode } from '../transport/pushAuth';
 
 export type Delivery = 'push';
 
@@ -16,6 +17,32 @@ export interface TriggerConfig {
 	sync: SyncOptions;
 	output: OutputMode;
 	catchUp: CatchUpOptions;
+}
+
+const PUSH_AUTH_MODES: PushAuthMode[] = ['oidc', 'sharedSecret', 'none'];
+
+/**
+ * The push check's settings. `productionUrl` is the default audience: Pub/Sub uses the push
+ * endpoint as audience unless the subscription names another one.
+ */
+export function readPushAuth(context: ParameterReader, productionUrl?: string): PushAuthConfig {
+	const node = context.getNode();
+	const mode = String(context.getNodeParameter('pushAuthentication', 'oidc')) as PushAuthMode;
+	if (!PUSH_AUTH_MODES.includes(mode)) throw new NodeOperationError(node, `Push Authentication must be one of ${PUSH_AUTH_MODES.join(', ')} (got "${mode}")`);
+	if (mode === 'none') return { mode };
+	if (mode === 'sharedSecret') {
+		const secret = String(context.getNodeParameter('pushSecret', ''));
+		if (secret.length < 16) throw new NodeOperationError(node, 'Push Secret must be at least 16 characters: use a long random string');
+		return { mode, secret };
+	}
+	const serviceAccountEmail = String(context.getNodeParameter('pushServiceAccountEmail', '')).trim();
+	if (!/^[^@\s]+@[^@\s]+$/.test(serviceAccountEmail)) {
+		throw new NodeOperationError(node, 'Push Service Account Email is required with OIDC push authentication', {
+			description: 'Enter the service account the push subscription signs its tokens with (gcloud ... --push-auth-service-account=<email>).',
+		});
+	}
+	const audience = String(context.getNodeParameter('pushAudience', '')).trim() || productionUrl;
+	return { mode, serviceAccountEmail, ...(audience && { audience }) };
 }
 
 interface ParameterReader {

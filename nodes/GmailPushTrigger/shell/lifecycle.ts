@@ -4,7 +4,7 @@
  */
 import type { IHookFunctions } from 'n8n-workflow';
 import { watchVerdict } from '../core/watch';
-import { readConfig } from './config';
+import { readConfig, readPushAuth } from './config';
 import { engineKeyOf, gmailPortFor, stateOf } from './context';
 import { ensureWatch } from './engine';
 import { toNodeApiError } from './errors';
@@ -24,6 +24,8 @@ export async function checkExists(this: IHookFunctions): Promise<boolean> {
 export async function create(this: IHookFunctions): Promise<boolean> {
 	if (isManual(this)) return true;
 	const config = readConfig(this);
+	// A push set-up that cannot authenticate any push fails activation, not every notification.
+	readPushAuth(this, this.getNodeWebhookUrl('default'));
 	const state = stateOf(this);
 	const port = await gmailPortFor(this, config);
 	try {

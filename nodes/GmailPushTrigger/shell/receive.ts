@@ -7,7 +7,8 @@ import type { IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 import { decodePushBody } from '../core/notification';
 import { GmailApiError } from '../core/port';
 import type { ItemJson } from '../core/output';
-import { readConfig } from './config';
+import { readConfig, readPushAuth } from './config';
+import { verifyPush } from '../transport/pushAuth';
 import { engineKeyOf, gmailPortFor, stateOf } from './context';
 import { MailboxEngine } from './engine';
 import { findEngine } from './registry';
@@ -19,6 +20,22 @@ export async function receivePush(this: IWebhookFunctions): Promise<IWebhookResp
 		response.status(status).json(body);
 		return { noWebhookResponse: true };
 	};
+
+	// Who is asking comes first: an unauthenticated POST reaches neither Gmail nor an execution.
+	let pushAuth;
+	try {
+		pushAuth = readPushAuth(this, this.getNodeWebhookUrl('default'));
+	} catch (error) {
+		return reply(403, { error: (error as Error).message });
+	}
+	const verdict = await verifyPush(pushAuth, {
+		authorization: this.getHeaderData().authorization,
+		token: (this.getQueryData() as { token?: unknown }).token as string | undefined,
+	});
+	if (!verdict.ok) {
+		this.logger.warn(`Gmail Push Trigger: push refused (${verdict.status}): ${verdict.reason}`);
+		return reply(verdict.status, { error: verdict.reason });
+	}
 
 	const decoded = decodePushBody(this.getBodyData());
 	if (!decoded.ok) return reply(400, { error: decoded.reason });
