@@ -1,0 +1,204 @@
+/**
+ * Builds an RFC 822 message and the matching Gmail `payload` tree from one description, so that
+ * format=raw and format=full of the same message always agree (as they do on Gmail).
+ */
+export interface AttachmentInput {
+	filename: string;
+	mimeType?: string;
+	content: string | Buffer;
+}
+
+export interface MessageContent {
+	from: string;
+	to: string;
+	cc?: string;
+	subject: string;
+	text: string;
+	html?: string;
+	date: Date;
+	messageIdHeader: string;
+	extraHeaders: Array<[string, string]>;
+	attachments: AttachmentInput[];
+}
+
+export interface GmailHeader {
+	name: string;
+	value: string;
+}
+
+export interface GmailPartBody {
+	size: number;
+	data?: string;
+	attachmentId?: string;
+}
+
+export interface GmailPart {
+	partId: string;
+	mimeType: string;
+	filename: string;
+	headers: GmailHeader[];
+	body: GmailPartBody;
+	parts?: GmailPart[];
+}
+
+export interface BuiltMessage {
+	raw: Buffer;
+	payload: GmailPart;
+	snippet: string;
+	/** attachmentId → decoded bytes, served by messages.attachments.get. */
+	attachments: Map<string, Buffer>;
+}
+
+interface MimeNode {
+	mimeType: string;
+	/** Extra Content-Type parameters, e.g. `charset="UTF-8"`. */
+	params: string[];
+	headers: Array<[string, string]>;
+	filename: string;
+	content?: Buffer;
+	children?: MimeNode[];
+	boundary?: string;
+	attachmentId?: string;
+}
+
+export function base64url(data: Buffer | string): string {
+	return Buffer.from(data).toString('base64url');
+}
+
+/** RFC 2822 date as mail servers write it ("Tue, 28 Nov 2023 00:24:00 +0000"). */
+export function rfc2822Date(date: Date): string {
+	return date.toUTCString().replace(/GMT$/, '+0000');
+}
+
+const isAscii = (s: string): boolean => /^[\x20-\x7e]*$/.test(s);
+const encodedWord = (s: string): string => `=?UTF-8?B?${Buffer.from(s, 'utf8').toString('base64')}?=`;
+
+/** RFC 2047: non-ASCII header text becomes an encoded word; in addresses only the display name is encoded. */
+function encodeHeader(name: string, value: string): string {
+	if (isAscii(value)) return value;
+	if (/^(from|to|cc|bcc|reply-to)$/i.test(name)) {
+		return value
+			.split(',')
+			.map((addr) => {
+				const m = /^\s*"?(.*?)"?\s*<([^>]+)>\s*$/.exec(addr);
+				return m ? `${encodedWord(m[1])} <${m[2]}>` : encodedWord(addr.trim());
+			})
+			.join(', ');
+	}
+	return encodedWord(value);
+}
+
+function needsBase64(buf: Buffer): boolean {
+	for (const byte of buf) if (byte > 0x7e || (byte < 0x20 && byte !== 0x0d && byte !== 0x0a && byte !== 0x09)) return true;
+	return buf.toString('latin1').split('\r\n').some((line) => line.length > 900);
+}
+
+/** Gmail bodies come back with CRLF line ends whatever the sender used. */
+const crlf = (s: string): string => s.replace(/\r?\n/g, '\r\n');
+
+function textNode(mimeType: string, text: string): MimeNode {
+	return { mimeType, params: ['charset="UTF-8"'], headers: [], filename: '', content: Buffer.from(crlf(text), 'utf8') };
+}
+
+function transferEncoding(node: MimeNode): string | undefined {
+	if (node.children || !node.content) return undefined;
+	if (node.attachmentId) return 'base64';
+	return needsBase64(node.content) ? 'base64' : '7bit';
+}
+
+function contentTypeValue(node: MimeNode): string {
+	const params = [...node.params];
+	if (node.boundary) params.push(`boundary="${node.boundary}"`);
+	return [node.mimeType, ...params].join('; ');
+}
+
+/** Headers of a part in raw (encoded) form, including its own Content-* headers. */
+function partHeaders(node: MimeNode): Array<[string, string]> {
+	const out: Array<[string, string]> = [...node.headers, ['Content-Type', contentTypeValue(node)]];
+	if (node.attachmentId) {
+		out.push(['Content-Disposition', `attachment; filename="${node.filename}"`]);
+		out.push(['X-Attachment-Id', node.attachmentId.slice(0, 12)]);
+	}
+	const cte = transferEncoding(node);
+	if (cte) out.push(['Content-Transfer-Encoding', cte]);
+	return out;
+}
+
+function serialize(node: MimeNode): string {
+	const head = partHeaders(node)
+		.map(([n, v]) => `${n}: ${encodeHeader(n, v)}`)
+		.join('\r\n');
+	let body: string;
+	if (node.children && node.boundary) {
+		body = node.children.map((c) => `--${node.boundary}\r\n${serialize(c)}\r\n`).join('') + `--${node.boundary}--`;
+	} else if (transferEncoding(node) === 'base64') {
+		body = (node.content ?? Buffer.alloc(0)).toString('base64').replace(/.{76}(?=.)/g, '$&\r\n');
+	} else {
+		body = (node.content ?? Buffer.alloc(0)).toString('latin1');
+	}
+	return `${head}\r\n\r\n${body}`;
+}
+
+function toPayload(node: MimeNode, partId: string): GmailPart {
+	const headers = partHeaders(node).map(([name, value]) => ({ name, value }));
+	const part: GmailPart = { partId, mimeType: node.mimeType, filename: node.filename, headers, body: { size: 0 } };
+	if (node.children) {
+		part.parts = node.children.map((c, i) => toPayload(c, partId === '' ? String(i) : `${partId}.${i}`));
+	} else if (node.content) {
+		part.body = node.attachmentId
+			? { attachmentId: node.attachmentId, size: node.content.length }
+			: { size: node.content.length, data: base64url(node.content) };
+	}
+	return part;
+}
+
+function escapeHtml(s: string): string {
+	return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+}
+
+/** Gmail's snippet: the start of the visible text, whitespace collapsed, HTML-escaped. */
+function makeSnippet(text: string, html?: string): string {
+	const source = text.trim() !== '' ? text : (html ?? '').replace(/<style[\s\S]*?<\/style>/gi, '').replace(/<[^>]+>/g, ' ');
+	return escapeHtml(source.replace(/\s+/g, ' ').trim().slice(0, 200));
+}
+
+/**
+ * @param uniq a per-message unique string, used for MIME boundaries and attachment ids so the
+ *             same message always serializes to the same bytes.
+ */
+export function buildMessage(content: MessageContent, uniq: string): BuiltMessage {
+	const attachments = new Map<string, Buffer>();
+	let body: MimeNode = content.html
+		? {
+				mimeType: 'multipart/alternative',
+				params: [],
+				headers: [],
+				filename: '',
+				boundary: `000000000000alt${uniq}`,
+				children: [textNode('text/plain', content.text), textNode('text/html', content.html)],
+			}
+		: textNode('text/plain', content.text);
+	if (content.attachments.length > 0) {
+		const attNodes = content.attachments.map((a, i): MimeNode => {
+			const id = base64url(Buffer.from(`ANGjdJ${uniq}att${i}${'x'.repeat(24)}`)).slice(0, 48);
+			const data = typeof a.content === 'string' ? Buffer.from(a.content, 'utf8') : a.content;
+			attachments.set(id, data);
+			const mimeType = a.mimeType ?? 'application/octet-stream';
+			return { mimeType, params: [`name="${a.filename}"`], headers: [], filename: a.filename, content: data, attachmentId: id };
+		});
+		body = { mimeType: 'multipart/mixed', params: [], headers: [], filename: '', boundary: `000000000000mix${uniq}`, children: [body, ...attNodes] };
+	}
+	const top: Array<[string, string]> = [
+		['MIME-Version', '1.0'],
+		['Date', rfc2822Date(content.date)],
+		['Message-ID', content.messageIdHeader],
+		['Subject', content.subject],
+		['From', content.from],
+		['To', content.to],
+	];
+	if (content.cc) top.push(['Cc', content.cc]);
+	top.push(...content.extraHeaders);
+	const root: MimeNode = { ...body, headers: [...top, ...body.headers] };
+	const raw = Buffer.from(serialize(root) + '\r\n', 'latin1');
+	return { raw, payload: toPayload(root, ''), snippet: makeSnippet(content.text, content.html), attachments };
+}
