@@ -22,7 +22,7 @@ step "typecheck"; npm run typecheck || status=1
 run_jest() { # name, args...
 	local name=$1; shift
 	step "jest $name"
-	npx jest "$@" --json --outputFile="$results/$name.json" || status=1
+	node --experimental-vm-modules --no-warnings=ExperimentalWarning node_modules/jest/bin/jest.js "$@" --json --outputFile="$results/$name.json" || status=1
 }
 run_jest unit --selectProjects unit
 run_jest integration --selectProjects integration --runInBand
