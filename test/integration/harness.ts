@@ -1,0 +1,116 @@
+/**
+ * Shared set-up for the integration tests: the fake Google API on loopback, our GmailPort over
+ * the real @googleapis/gmail client (authorised by a real google-auth-library OAuth2Client with
+ * a token the fake issued), and a MailboxEngine whose deliveries are recorded.
+ */
+import { OAuth2Client } from 'google-auth-library';
+import { SIMPLIFIED_HEADERS, type ItemJson, type OutputMode } from '../../nodes/GmailPushTrigger/core/output';
+import type { GmailPort } from '../../nodes/GmailPushTrigger/core/port';
+import type { SyncOptions } from '../../nodes/GmailPushTrigger/core/sync';
+import type { WatchConfig } from '../../nodes/GmailPushTrigger/core/watch';
+import { MailboxEngine, type EngineLogger } from '../../nodes/GmailPushTrigger/shell/engine';
+import type { TriggerState } from '../../nodes/GmailPushTrigger/shell/state';
+import type { RequestingAuth } from '../../nodes/GmailPushTrigger/transport/auth';
+import { createGmailPort } from '../../nodes/GmailPushTrigger/transport/gmail';
+import { SCOPES, startFakeGoogle, type FakeGoogle, type FakeGoogleOptions } from '../support/fakeGoogle';
+
+export const EMAIL = 'user@example.com';
+export const TOPIC = 'projects/my-project/topics/gmail-push';
+
+export async function startFake(options: FakeGoogleOptions = {}): Promise<FakeGoogle> {
+	return await startFakeGoogle({ emailAddress: EMAIL, ...options });
+}
+
+/**
+ * The real OAuth2Client holding an access token the fake issued (gmail.readonly, the scope the
+ * node asks for). Its transport uses the fake's fetch: inside jest gaxios cannot load its own.
+ */
+export function oauthClientFor(fake: FakeGoogle, scopes: string[] = [SCOPES.readonly]): OAuth2Client {
+	const client = new OAuth2Client({ transporterOptions: { fetchImplementation: fake.fetch } });
+	client.setCredentials({ access_token: fake.issueToken({ scopes }), expiry_date: Date.now() + 3_600_000 });
+	return client;
+}
+
+/** Our production GmailPort, over the real generated client, pointed at the fake. */
+export function portFor(fake: FakeGoogle, scopes?: string[]): GmailPort {
+	return createGmailPort(oauthClientFor(fake, scopes) as unknown as RequestingAuth, { rootUrl: `${fake.baseUrl}/` });
+}
+
+export function syncOptions(overrides: Partial<SyncOptions> = {}): SyncOptions {
+	return {
+		events: ['messageAdded'],
+		labelIds: [],
+		labelFilterBehavior: 'include',
+		includeDrafts: false,
+		format: 'metadata',
+		metadataHeaders: SIMPLIFIED_HEADERS,
+		...overrides,
+	};
+}
+
+export interface RecordingLogger extends EngineLogger {
+	lines: Array<{ level: string; message: string }>;
+}
+
+export function recordingLogger(): RecordingLogger {
+	const lines: Array<{ level: string; message: string }> = [];
+	const log = (level: string) => (message: string) => {
+		lines.push({ level, message });
+	};
+	return { lines, debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+}
+
+export interface EngineHarness {
+	engine: MailboxEngine;
+	state: TriggerState;
+	/** Every batch handed to deliver, in order. */
+	batches: ItemJson[][];
+	/** All delivered items, flattened. */
+	items(): ItemJson[];
+	logger: RecordingLogger;
+	port: GmailPort;
+	/** The engine's clock: move it with `clock.now += ms`. */
+	clock: { now: number };
+}
+
+export interface EngineSetup {
+	sync?: Partial<SyncOptions>;
+	output?: OutputMode;
+	watch?: Partial<WatchConfig>;
+	state?: TriggerState;
+	port?: GmailPort;
+}
+
+export function engineFor(fake: FakeGoogle, setup: EngineSetup = {}): EngineHarness {
+	const state: TriggerState = setup.state ?? {};
+	const batches: ItemJson[][] = [];
+	const logger = recordingLogger();
+	const port = setup.port ?? portFor(fake);
+	const clock = { now: Date.now() };
+	const engine = new MailboxEngine({
+		port,
+		state,
+		sync: syncOptions(setup.sync),
+		output: setup.output ?? 'simplified',
+		watch: { topicName: TOPIC, labelIds: [], labelFilterBehavior: 'include', ...setup.watch },
+		deliver: (items) => {
+			// A copy, so later engine work cannot change what was "emitted".
+			batches.push(structuredClone(items));
+		},
+		logger,
+		now: () => clock.now,
+	});
+	return { engine, state, batches, items: () => batches.flat(), logger, port, clock };
+}
+
+let keys = 0;
+/** A fresh engine key per call: ensureWatch shares in-flight watch calls per key, process-wide. */
+export function uniqueKey(label = 'node'): string {
+	keys += 1;
+	return `integration-${label}-${keys}-${process.pid}`;
+}
+
+/** Item ids, for order/once assertions. */
+export function ids(items: ItemJson[]): string[] {
+	return items.map((item) => String(item.id));
+}
