@@ -20,7 +20,7 @@ export class GmailPushOAuth2Api implements ICredentialType {
 			displayName: 'Scope',
 			name: 'scope',
 			type: 'hidden',
-			default: 'https://www.googleapis.com/auth/gmail.readonly',
+			default: 'https://www.googleapis.com/auth/gmail.readonly https://www.googleapis.com/auth/pubsub',
 		},
 	];
 

@@ -40,7 +40,16 @@ export class GmailPushTrigger implements INodeType {
 				displayOptions: { show: { authentication: ['serviceAccount'] } },
 			},
 		],
-		webhooks: [{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: 'webhook' }],
+		webhooks: [
+			{
+				name: 'default',
+				// Only push delivery listens: pull and poll register no webhook, so testing the
+				// node in the editor runs trigger() at once instead of waiting for a test call.
+				httpMethod: '={{ ["pull", "poll"].includes($parameter["delivery"]) ? "" : "POST" }}',
+				responseMode: 'onReceived',
+				path: 'webhook',
+			},
+		],
 		properties: triggerProperties,
 	};
 

@@ -22,6 +22,16 @@ export const deliveryProperty: INodeProperties = {
 			value: 'push',
 			description: 'Pub/Sub POSTs each notification to this node\'s Production URL. Needs a public HTTPS URL.',
 		},
+		{
+			name: 'Pull (Pub/Sub Pull Subscription)',
+			value: 'pull',
+			description: 'N8n keeps a streaming connection to Pub/Sub open. Works behind NAT, no public URL needed.',
+		},
+		{
+			name: 'Poll (No Pub/Sub)',
+			value: 'poll',
+			description: 'N8n asks Gmail for changes every few minutes. Simplest set-up, slowest.',
+		},
 	],
 	default: 'push',
 	description: 'How Gmail\'s notifications reach n8n',
@@ -99,6 +109,36 @@ export const pushNoAuthWarning: INodeProperties = {
 	displayOptions: { show: { delivery: ['push'], pushAuthentication: ['none'] } },
 };
 
+export const pullNotice: INodeProperties = {
+	displayName:
+		'Create a Pub/Sub pull subscription on the topic, grant gmail-api-push@system.gserviceaccount.com the Pub/Sub Publisher role on the topic, and let the credential subscribe (Pub/Sub Subscriber role). The README has the gcloud commands.',
+	name: 'pullNotice',
+	type: 'notice',
+	default: '',
+	displayOptions: { show: { delivery: ['pull'] } },
+};
+
+export const subscriptionNameProperty: INodeProperties = {
+	displayName: 'Subscription Name',
+	name: 'subscriptionName',
+	type: 'string',
+	required: true,
+	default: '',
+	placeholder: 'projects/my-project/subscriptions/gmail-push-n8n',
+	description: 'Full name of the Pub/Sub pull subscription on the topic. Use it for this workflow only: each notification goes to one subscriber.',
+	displayOptions: { show: { delivery: ['pull'] } },
+};
+
+export const pollIntervalProperty: INodeProperties = {
+	displayName: 'Poll Every (Minutes)',
+	name: 'pollIntervalMinutes',
+	type: 'number',
+	typeOptions: { minValue: 1, maxValue: 1440 },
+	default: 1,
+	description: 'How often to ask Gmail for changes (one history.list call, 2 quota units, when nothing changed)',
+	displayOptions: { show: { delivery: ['poll'] } },
+};
+
 export const topicNameProperty: INodeProperties = {
 	displayName: 'Topic Name',
 	name: 'topicName',
@@ -108,6 +148,7 @@ export const topicNameProperty: INodeProperties = {
 	placeholder: 'projects/my-project/topics/gmail-push',
 	description:
 		'Full name of the Pub/Sub topic Gmail publishes to. It must be in the same Google Cloud project as the OAuth client (or service account).',
+	displayOptions: { show: { delivery: ['push', 'pull'] } },
 };
 
 export const labelIdsProperty: INodeProperties = {
@@ -168,6 +209,16 @@ export const optionsProperty: INodeProperties = {
 	default: {},
 	options: [
 		{
+			displayName: 'Safety Net Sync (Minutes)',
+			name: 'safetyNetMinutes',
+			type: 'number',
+			typeOptions: { minValue: 5, maxValue: 1440 },
+			default: 60,
+			description:
+				'Gmail and Pub/Sub may drop a notification now and then. When no sync has happened for this long, the node asks Gmail for changes itself, so no email waits longer than this.',
+			displayOptions: { show: { '/delivery': ['push', 'pull'] } },
+		},
+		{
 			displayName: 'Include Drafts',
 			name: 'includeDrafts',
 			type: 'boolean',
@@ -190,7 +241,10 @@ export const triggerProperties: INodeProperties[] = [
 	authenticationProperty,
 	deliveryProperty,
 	pushNotice,
+	pullNotice,
 	topicNameProperty,
+	subscriptionNameProperty,
+	pollIntervalProperty,
 	pushAuthenticationProperty,
 	pushServiceAccountEmailProperty,
 	pushAudienceProperty,

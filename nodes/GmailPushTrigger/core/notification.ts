@@ -45,6 +45,15 @@ export function decodeNotificationData(data: unknown, meta: { messageId?: string
 	if (data.length > MAX_DATA_LENGTH) return fail('message.data is too large to be a Gmail notification');
 	if (!BASE64.test(data) || data.length % 4 === 1) return fail('message.data is not base64');
 	const text = Buffer.from(data.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8');
+	return decodeNotificationText(text, meta);
+}
+
+/**
+ * Decodes the JSON text of a notification. Pull hands us the message bytes themselves;
+ * push wraps them in base64 first (see decodeNotificationData).
+ */
+export function decodeNotificationText(text: string, meta: { messageId?: string; publishTime?: string } = {}): DecodeResult {
+	if (text.length > MAX_DATA_LENGTH) return fail('message data is too large to be a Gmail notification');
 	let parsed: unknown;
 	try {
 		parsed = JSON.parse(text);

@@ -7,8 +7,10 @@ import { topicNameProblem, type WatchConfig } from '../core/watch';
 import { DEFAULT_CATCH_UP, type CatchUpOptions } from '../core/recovery';
 import type { AuthenticationMethod } from '../transport/auth';
 import type { PushAuthConfig, PushAuthMode } from '../transport/pushAuth';
+import { subscriptionNameProblem } from '../transport/pubsub';
 
-export type Delivery = 'push';
+export type Delivery = 'push' | 'pull' | 'poll';
+const DELIVERIES: Delivery[] = ['push', 'pull', 'poll'];
 
 export interface TriggerConfig {
 	authentication: AuthenticationMethod;
@@ -17,6 +19,10 @@ export interface TriggerConfig {
 	sync: SyncOptions;
 	output: OutputMode;
 	catchUp: CatchUpOptions;
+	/** pull: the Pub/Sub subscription. */
+	subscriptionName?: string;
+	/** How long without a completed sync before the node syncs by itself (poll: the interval). */
+	syncAfterMs: number;
 }
 
 const PUSH_AUTH_MODES: PushAuthMode[] = ['oidc', 'sharedSecret', 'none'];
@@ -58,9 +64,19 @@ function stringList(value: unknown): string[] {
 
 export function readConfig(context: ParameterReader): TriggerConfig {
 	const node = context.getNode();
-	const topicName = String(context.getNodeParameter('topicName', '')).trim();
-	const problem = topicNameProblem(topicName);
+	const delivery = String(context.getNodeParameter('delivery', 'push')) as Delivery;
+	if (!DELIVERIES.includes(delivery)) throw new NodeOperationError(node, `Delivery must be one of ${DELIVERIES.join(', ')} (got "${delivery}")`);
+	const topicName = delivery === 'poll' ? '' : String(context.getNodeParameter('topicName', '')).trim();
+	const problem = delivery === 'poll' ? undefined : topicNameProblem(topicName);
 	if (problem) throw new NodeOperationError(node, problem, { description: 'Example: projects/my-project/topics/gmail-push' });
+	let subscriptionName: string | undefined;
+	if (delivery === 'pull') {
+		subscriptionName = String(context.getNodeParameter('subscriptionName', '')).trim();
+		const subscriptionProblem = subscriptionNameProblem(subscriptionName);
+		if (subscriptionProblem) {
+			throw new NodeOperationError(node, subscriptionProblem, { description: 'Example: projects/my-project/subscriptions/gmail-push-n8n' });
+		}
+	}
 
 	const events = stringList(context.getNodeParameter('events', ['messageAdded']));
 	const unknown = events.filter((e) => !HISTORY_TYPES.includes(e as HistoryType));
@@ -77,14 +93,19 @@ export function readConfig(context: ParameterReader): TriggerConfig {
 		throw new NodeOperationError(node, `Output must be "simplified" or "full" (got "${output}")`);
 	}
 	const options = (context.getNodeParameter('options', {}) ?? {}) as IDataObject;
-	const delivery = String(context.getNodeParameter('delivery', 'push')) as Delivery;
-	if (delivery !== 'push') throw new NodeOperationError(node, `Delivery "${delivery}" is not supported`);
+	const minutes = (value: unknown, fallback: number) => (Number(value) > 0 ? Number(value) : fallback) * 60 * 1000;
+	const syncAfterMs =
+		delivery === 'poll'
+			? minutes(context.getNodeParameter('pollIntervalMinutes', 1), 1)
+			: minutes(options.safetyNetMinutes, 60);
 
 	return {
 		authentication: String(context.getNodeParameter('authentication', 'oAuth2')) as AuthenticationMethod,
 		delivery,
 		watch: { topicName, labelIds, labelFilterBehavior },
 		output,
+		syncAfterMs,
+		...(subscriptionName !== undefined && { subscriptionName }),
 		catchUp: {
 			...DEFAULT_CATCH_UP,
 			...(Number(options.catchUpWindowHours) > 0 && { maxWindowMs: Number(options.catchUpWindowHours) * 60 * 60 * 1000 }),

@@ -34,6 +34,8 @@ export interface EngineDeps {
 	now?: () => number;
 }
 
+export type EnsureWatchResult = WatchVerdict | 'forced';
+
 export type HandleResult =
 	| { status: 'other-mailbox' }
 	| { status: 'covered'; cursor: string | undefined }
@@ -44,6 +46,10 @@ const LABELS_TTL_MS = 10 * 60 * 1000;
 export class MailboxEngine {
 	private tail: Promise<unknown> = Promise.resolve();
 	private labels?: { at: number; list: GmailLabel[] };
+	/** When a sync last completed: the safety net syncs when none has for too long. */
+	private lastSyncAt?: number;
+	private ticking = false;
+	private retired = false;
 
 	constructor(private readonly deps: EngineDeps) {}
 
@@ -103,12 +109,45 @@ export class MailboxEngine {
 			if (outcome.keys.length > 0) state.recent = rememberKeys(state.recent, outcome.keys);
 			const newest = Math.max(...outcome.events.map((e) => Number(e.message.internalDate ?? 0)), 0);
 			if (newest > (state.lastEmittedAt ?? 0)) state.lastEmittedAt = newest;
+			// Deactivated meanwhile: emit nothing; delete() has stopped the watch and cleared the state.
+			if (this.retired) throw new Error('Gmail Push Trigger was deactivated');
 			if (items.length > 0) await this.deps.deliver(items);
 			emitted += items.length;
 			this.deps.logger.debug('Gmail Push Trigger: synced history', { emitted: items.length, cursor: state.cursor, ...outcome.stats });
 			if (!outcome.more) break;
 		}
+		this.lastSyncAt = this.now();
 		return { status: 'synced', emitted, cursor: state.cursor, stats: total };
+	}
+
+	/**
+	 * The periodic duties, run by a timer: renew the watch when it is due (push, pull), and
+	 * sync when no sync has completed for `syncAfterMs` (the safety net for notifications that
+	 * Gmail or Pub/Sub lost; in poll delivery, the poll itself). The first tick syncs, so mail
+	 * that arrived while n8n was down is emitted at start. Failures are logged, not thrown:
+	 * the next tick tries again.
+	 */
+	async tick(duties: { watchKey?: string; syncAfterMs: number }): Promise<void> {
+		if (this.ticking) return;
+		this.ticking = true;
+		try {
+			if (duties.watchKey !== undefined) {
+				try {
+					await this.ensureWatch(duties.watchKey);
+				} catch (error) {
+					this.deps.logger.error(`Gmail Push Trigger: could not renew the Gmail watch: ${(error as Error).message}`);
+				}
+			}
+			if (this.lastSyncAt === undefined || this.now() - this.lastSyncAt >= duties.syncAfterMs) {
+				try {
+					await this.sync();
+				} catch (error) {
+					this.deps.logger.warn(`Gmail Push Trigger: periodic sync failed, will retry: ${(error as Error).message}`);
+				}
+			}
+		} finally {
+			this.ticking = false;
+		}
 	}
 
 	/** One history expansion; on a stale cursor, the bounded catch-up instead of a crash loop. */
@@ -141,13 +180,33 @@ export class MailboxEngine {
 		return this.labels.list;
 	}
 
+	/**
+	 * Deactivation: from now on this engine emits nothing and holds no state. n8n may run the
+	 * webhook's delete() on another copy of the static data than the trigger's, and the
+	 * trigger's copy is saved whenever it emits: clear it too, so a later save cannot bring
+	 * the old watch and cursor back.
+	 */
+	retire(): void {
+		this.retired = true;
+		for (const key of Object.keys(this.deps.state)) delete (this.deps.state as Record<string, unknown>)[key];
+	}
+
 	/** Renews the watch when it is missing, changed, a day old or close to expiry. */
-	async ensureWatch(key: string): Promise<WatchVerdict> {
-		return await ensureWatch(key, this.deps.port, this.deps.state, this.deps.watch, this.deps.logger, this.now());
+	async ensureWatch(key: string, options: { force?: boolean } = {}): Promise<EnsureWatchResult> {
+		return await ensureWatch(key, this.deps.port, this.deps.state, this.deps.watch, this.deps.logger, this.now(), options.force);
+	}
+
+	/** Poll delivery has no watch: a first activation starts from the mailbox's current historyId. */
+	async ensureCursor(): Promise<void> {
+		const state = this.deps.state;
+		if (state.cursor !== undefined && state.emailAddress !== undefined) return;
+		const profile = await this.deps.port.getProfile();
+		state.emailAddress ??= profile.emailAddress;
+		state.cursor ??= profile.historyId;
 	}
 }
 
-const watchesInFlight = new Map<string, Promise<WatchVerdict>>();
+const watchesInFlight = new Map<string, Promise<EnsureWatchResult>>();
 
 /**
  * Makes sure a fresh watch for our topic and labels exists. Callers for the same node share
@@ -160,12 +219,14 @@ export async function ensureWatch(
 	config: WatchConfig,
 	logger: EngineLogger,
 	now: number,
-): Promise<WatchVerdict> {
+	force = false,
+): Promise<EnsureWatchResult> {
 	let pending = watchesInFlight.get(key);
 	if (!pending) {
 		pending = (async () => {
-			const verdict = watchVerdict(state.watch, config, now);
-			if (verdict === 'fresh') return verdict;
+			const found = watchVerdict(state.watch, config, now);
+			if (found === 'fresh' && !force) return found;
+			const verdict = found === 'fresh' ? 'forced' : found;
 			await renewWatch(port, state, config, now);
 			logger.info(`Gmail Push Trigger: watch ${verdict === 'missing' ? 'created' : 'renewed'} (${verdict}) for ${state.emailAddress} on ${config.topicName}`, {
 				expiration: new Date(state.watch?.expiration ?? 0).toISOString(),

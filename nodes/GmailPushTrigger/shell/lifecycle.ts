@@ -9,6 +9,8 @@ import { engineKeyOf, gmailPortFor, stateOf } from './context';
 import { ensureWatch } from './engine';
 import { toNodeApiError } from './errors';
 import { clearState } from './state';
+import { findEngine } from './registry';
+import { scheduleSelfTestCall } from './testRun';
 
 function isManual(context: IHookFunctions): boolean {
 	return context.getMode() === 'manual';
@@ -16,13 +18,17 @@ function isManual(context: IHookFunctions): boolean {
 
 /** False when the watch is missing, for another topic or labels, or a day old: create renews it. */
 export async function checkExists(this: IHookFunctions): Promise<boolean> {
-	if (isManual(this)) return true;
+	if (isManual(this)) return false; // so that create() runs and fetches a sample
 	const config = readConfig(this);
 	return watchVerdict(stateOf(this).watch, config.watch, Date.now()) === 'fresh';
 }
 
 export async function create(this: IHookFunctions): Promise<boolean> {
-	if (isManual(this)) return true;
+	if (isManual(this)) {
+		// n8n is now listening on the test URL: call it so the editor gets a sample at once.
+		scheduleSelfTestCall(this.getNodeWebhookUrl('default') ?? '', (message) => this.logger.warn(message));
+		return true;
+	}
 	const config = readConfig(this);
 	// A push set-up that cannot authenticate any push fails activation, not every notification.
 	readPushAuth(this, this.getNodeWebhookUrl('default'));
@@ -47,5 +53,6 @@ export async function remove(this: IHookFunctions): Promise<boolean> {
 		this.logger.warn(`Gmail Push Trigger: users.stop failed, the watch will lapse on its own: ${(error as Error).message}`);
 	}
 	clearState(staticData);
+	findEngine(engineKeyOf(this))?.retire();
 	return true;
 }

@@ -6,13 +6,14 @@
 import type { IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 import { decodePushBody } from '../core/notification';
 import { GmailApiError } from '../core/port';
-import type { ItemJson } from '../core/output';
 import { readConfig, readPushAuth } from './config';
-import { verifyPush } from '../transport/pushAuth';
-import { engineKeyOf, gmailPortFor, stateOf } from './context';
-import { MailboxEngine } from './engine';
-import { findEngine } from './registry';
+import { isSelfTestCall, SELF_TEST_HEADER } from './testRun';
+import { newestSample } from './subscribe';
 import { toExecutionData } from './state';
+import { toNodeApiError } from './errors';
+import { verifyPush } from '../transport/pushAuth';
+import { engineKeyOf, gmailPortFor } from './context';
+import { findEngine } from './registry';
 
 export async function receivePush(this: IWebhookFunctions): Promise<IWebhookResponseData> {
 	const response = this.getResponseObject();
@@ -20,6 +21,10 @@ export async function receivePush(this: IWebhookFunctions): Promise<IWebhookResp
 		response.status(status).json(body);
 		return { noWebhookResponse: true };
 	};
+
+	if (this.getMode() === 'manual' && isSelfTestCall(this.getHeaderData()[SELF_TEST_HEADER])) {
+		return await sampleForTestRun(this, reply);
+	}
 
 	// Who is asking comes first: an unauthenticated POST reaches neither Gmail nor an execution.
 	let pushAuth;
@@ -42,9 +47,8 @@ export async function receivePush(this: IWebhookFunctions): Promise<IWebhookResp
 	const notification = decoded.notification;
 
 	if (this.getMode() === 'manual') {
-		// A test URL call: show what arrived, touch neither the watch nor the cursor.
-		reply(200, { status: 'test' });
-		return { workflowData: [[{ json: { ...notification, event: 'notification' } }]] };
+		// A real push on the test URL: answer with a sample, touch neither the watch nor the cursor.
+		return await sampleForTestRun(this, reply);
 	}
 
 	const engine = findEngine(engineKeyOf(this));
@@ -57,29 +61,26 @@ export async function receivePush(this: IWebhookFunctions): Promise<IWebhookResp
 		}
 	}
 
-	// No trigger engine in this process (e.g. a separate webhook process in queue mode):
-	// expand here, on the webhook's own copy of the static data, which n8n saves after us.
-	let items: ItemJson[] = [];
+	// No engine: the trigger is not running in this process (e.g. a separate webhook process in
+	// queue mode), or is still starting. Only the trigger may move the cursor, so ask Pub/Sub to
+	// deliver again later; the trigger's own safety-net sync picks the mail up meanwhile.
+	this.logger.warn('Gmail Push Trigger: push received but the trigger is not running in this n8n process; answering 503 so Pub/Sub redelivers');
+	return reply(503, { error: 'Gmail Push Trigger is not running in this n8n process yet' });
+}
+
+async function sampleForTestRun(
+	context: IWebhookFunctions,
+	reply: (status: number, body: Record<string, unknown>) => IWebhookResponseData,
+): Promise<IWebhookResponseData> {
 	try {
-		const config = readConfig(this);
-		const direct = new MailboxEngine({
-			port: await gmailPortFor(this, config),
-			state: stateOf(this),
-			sync: config.sync,
-			output: config.output,
-			watch: config.watch,
-		catchUp: config.catchUp,
-			deliver: (batch) => {
-				items = items.concat(batch);
-			},
-			logger: this.logger,
-		});
-		const result = await direct.handle(notification);
-		reply(200, { ...result, stats: undefined });
+		const config = readConfig(context);
+		const sample = await newestSample(await gmailPortFor(context, config), config, context);
+		reply(200, { status: 'test' });
+		return { noWebhookResponse: true, workflowData: [toExecutionData([sample])] };
 	} catch (error) {
-		return reply(...failure(this, error));
+		const apiError = toNodeApiError(context.getNode(), error) as Error;
+		return reply(200, { status: 'test', error: apiError.message });
 	}
-	return items.length > 0 ? { noWebhookResponse: true, workflowData: [toExecutionData(items)] } : { noWebhookResponse: true };
 }
 
 function failure(context: IWebhookFunctions, error: unknown): [number, Record<string, unknown>] {

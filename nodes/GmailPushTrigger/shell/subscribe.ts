@@ -1,13 +1,20 @@
 /**
- * trigger(): n8n starts it for the active workflow (and on every restart). It owns the engine
- * that the push webhook hands notifications to, and keeps the watch renewed even when the
- * mailbox is idle. In a manual (test) run it emits the newest matching email instead, without
- * touching the watch or the cursor.
+ * trigger(): n8n starts it for the active workflow and on every restart, in all three
+ * deliveries. It owns the engine, the only writer of the cursor:
+ * - push: the webhook hands it each notification (registry);
+ * - pull: a StreamingPull subscriber hands it each notification;
+ * - poll: a timer syncs every N minutes.
+ * A timer also renews the watch daily and syncs when no sync happened for a while (the safety
+ * net for notifications Gmail or Pub/Sub lost). In a manual (test) run it emits the newest
+ * matching email instead, touching neither the watch, the subscription nor the cursor.
  */
 import { NodeOperationError, type ITriggerFunctions, type ITriggerResponse } from 'n8n-workflow';
+import { decodeNotificationText } from '../core/notification';
 import type { GmailPort } from '../core/port';
 import { passesLabelFilter, type SyncedEvent } from '../core/sync';
 import { toItemJson, type ItemJson } from '../core/output';
+import { PubSubSubscriber, type PubSubAuth } from '../transport/pubsub';
+import { normalisePrivateKey, OAUTH2_CREDENTIAL, SERVICE_ACCOUNT_CREDENTIAL } from '../transport/auth';
 import { readConfig, type TriggerConfig } from './config';
 import { engineKeyOf, gmailPortFor, stateOf } from './context';
 import { MailboxEngine } from './engine';
@@ -15,8 +22,8 @@ import { toNodeApiError } from './errors';
 import { registerEngine } from './registry';
 import { toExecutionData } from './state';
 
-/** How often we look at the watch's age; it is renewed once a day. */
-export const WATCH_CHECK_INTERVAL_MS = 60 * 60 * 1000;
+/** How often the timer looks at its duties (they themselves are due hourly or daily). */
+export const TICK_MS = 60 * 1000;
 
 export async function subscribe(this: ITriggerFunctions): Promise<ITriggerResponse> {
 	const config = readConfig(this);
@@ -45,26 +52,81 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 		deliver: (items) => this.emit([toExecutionData(items)]),
 		logger: this.logger,
 	});
-	const unregister = registerEngine(key, engine);
 
-	const renew = async () => {
-		try {
+	// Awaited before we return: n8n saves the static data right after activation, so the
+	// cursor and watch set here survive a restart even before the first email.
+	try {
+		if (config.delivery === 'pull') {
+			// closeFunction stopped the watch at the last shutdown: always watch anew.
+			await engine.ensureWatch(key, { force: true });
+		} else if (config.delivery === 'push') {
 			await engine.ensureWatch(key);
-		} catch (error) {
-			const apiError = toNodeApiError(this.getNode(), error, { topicName: config.watch.topicName, during: 'watch' });
-			this.logger.error(`Gmail Push Trigger: could not renew the Gmail watch: ${(apiError as Error).message}`);
+		} else {
+			await engine.ensureCursor();
 		}
-	};
-	// n8n 2.x does not call checkExists/create on restart: renew here too when the watch is old.
-	void renew();
-	const timer = setInterval(() => void renew(), WATCH_CHECK_INTERVAL_MS);
+	} catch (error) {
+		throw toNodeApiError(this.getNode(), error, { topicName: config.watch.topicName, during: 'watch' });
+	}
+
+	let subscriber: PubSubSubscriber | undefined;
+	if (config.delivery === 'pull' && config.subscriptionName) {
+		subscriber = new PubSubSubscriber({
+			subscriptionName: config.subscriptionName,
+			auth: await pubSubAuth(this, config),
+			logger: this.logger,
+			onMessage: async (data, meta) => {
+				const decoded = decodeNotificationText(data.toString('utf8'), meta);
+				if (!decoded.ok) {
+					// Redelivery cannot make it valid: ack (drop) it, say so.
+					this.logger.warn(`Gmail Push Trigger: ignored a Pub/Sub message that is not a Gmail notification: ${decoded.reason}`);
+					return;
+				}
+				await engine.handle(decoded.notification);
+			},
+		});
+		try {
+			await subscriber.start();
+		} catch (error) {
+			throw new NodeOperationError(this.getNode(), (error as Error).message);
+		}
+	}
+
+	const unregister = config.delivery === 'push' ? registerEngine(key, engine) : () => undefined;
+	const duties = { ...(config.delivery !== 'poll' && { watchKey: key }), syncAfterMs: config.syncAfterMs };
+	const tick = () => void engine.tick(duties);
+	tick(); // emits mail that arrived while n8n was down, without waiting for a notification
+	const timer = setInterval(tick, Math.min(TICK_MS, config.syncAfterMs));
 	timer.unref?.();
 
 	return {
 		closeFunction: async () => {
 			clearInterval(timer);
 			unregister();
+			if (subscriber) {
+				await subscriber.close();
+				try {
+					await port.stop();
+				} catch (error) {
+					this.logger.warn(`Gmail Push Trigger: users.stop failed, the watch will lapse on its own: ${(error as Error).message}`);
+				}
+			}
 		},
+	};
+}
+
+async function pubSubAuth(context: ITriggerFunctions, config: TriggerConfig): Promise<PubSubAuth> {
+	if (config.authentication === 'serviceAccount') {
+		const credential = await context.getCredentials(SERVICE_ACCOUNT_CREDENTIAL);
+		return { kind: 'serviceAccount', clientEmail: String(credential.email ?? '').trim(), privateKey: normalisePrivateKey(String(credential.privateKey ?? '')) };
+	}
+	const credential = await context.getCredentials(OAUTH2_CREDENTIAL);
+	const tokens = (credential.oauthTokenData ?? {}) as { access_token?: string; refresh_token?: string };
+	return {
+		kind: 'oAuth2',
+		clientId: String(credential.clientId ?? ''),
+		clientSecret: String(credential.clientSecret ?? ''),
+		refreshToken: tokens.refresh_token,
+		accessToken: tokens.access_token,
 	};
 }
 
