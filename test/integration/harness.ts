@@ -65,6 +65,8 @@ export interface EngineHarness {
 	state: TriggerState;
 	/** Every batch handed to deliver, in order. */
 	batches: ItemJson[][];
+	/** A copy of the state taken when each batch was delivered (n8n saves it at that moment). */
+	stateAtDelivery: TriggerState[];
 	/** All delivered items, flattened. */
 	items(): ItemJson[];
 	logger: RecordingLogger;
@@ -84,6 +86,7 @@ export interface EngineSetup {
 export function engineFor(fake: FakeGoogle, setup: EngineSetup = {}): EngineHarness {
 	const state: TriggerState = setup.state ?? {};
 	const batches: ItemJson[][] = [];
+	const stateAtDelivery: TriggerState[] = [];
 	const logger = recordingLogger();
 	const port = setup.port ?? portFor(fake);
 	const clock = { now: Date.now() };
@@ -96,11 +99,12 @@ export function engineFor(fake: FakeGoogle, setup: EngineSetup = {}): EngineHarn
 		deliver: (items) => {
 			// A copy, so later engine work cannot change what was "emitted".
 			batches.push(structuredClone(items));
+			stateAtDelivery.push(structuredClone(state));
 		},
 		logger,
 		now: () => clock.now,
 	});
-	return { engine, state, batches, items: () => batches.flat(), logger, port, clock };
+	return { engine, state, batches, stateAtDelivery, items: () => batches.flat(), logger, port, clock };
 }
 
 let keys = 0;

@@ -1,0 +1,504 @@
+/**
+ * MailboxEngine end to end: our GmailPort over the real @googleapis/gmail client, against the
+ * fake Google API on loopback. Gmail calls are counted on the fake, never timed.
+ */
+import { decodeNotificationData, type GmailNotification } from '../../nodes/GmailPushTrigger/core/notification';
+import { GmailApiError } from '../../nodes/GmailPushTrigger/core/port';
+import { renderMessage, type FakeGoogle, type StoredMessage } from '../support/fakeGoogle';
+import { EMAIL, TOPIC, engineFor, ids, startFake, uniqueKey, type EngineHarness, type EngineSetup } from './harness';
+
+const DAY = 24 * 60 * 60 * 1000;
+
+/** The notification Gmail would publish now, decoded the way the push webhook decodes it. */
+function notificationOf(fake: FakeGoogle, historyId?: string): GmailNotification {
+	const data = Buffer.from(fake.mailbox.notificationData(historyId)).toString('base64');
+	const decoded = decodeNotificationData(data);
+	if (!decoded.ok) throw new Error(`fake notification did not decode: ${decoded.reason}`);
+	return decoded.notification;
+}
+
+/** An engine whose watch (and so its cursor) exists, with the call log cleared. */
+async function activeEngine(fake: FakeGoogle, setup: EngineSetup = {}): Promise<EngineHarness> {
+	const h = engineFor(fake, setup);
+	await h.engine.ensureWatch(uniqueKey());
+	fake.resetCalls();
+	return h;
+}
+
+function deliverMany(fake: FakeGoogle, n: number, prefix = 'mail'): StoredMessage[] {
+	return Array.from({ length: n }, (_, i) => fake.mailbox.deliver({ subject: `${prefix} ${i + 1}` }));
+}
+
+describe('MailboxEngine over the real Gmail client', () => {
+	let fake: FakeGoogle;
+
+	beforeEach(async () => {
+		fake = await startFake();
+	});
+	afterEach(async () => {
+		await fake.close();
+	});
+
+	describe('ensureWatch', () => {
+		it('creates the watch, records mailbox, cursor and watch in a plain state object', async () => {
+			fake.mailbox.deliver({ subject: 'before activation' });
+			const h = engineFor(fake);
+			expect(h.state).toEqual({});
+			const current = fake.mailbox.historyId;
+
+			await expect(h.engine.ensureWatch(uniqueKey())).resolves.toBe('missing');
+
+			expect(fake.count('users.watch')).toBe(1);
+			expect(fake.count('users.getProfile')).toBe(1);
+			expect(h.state.emailAddress).toBe(EMAIL);
+			expect(h.state.cursor).toBe(current);
+			expect(h.state.watch).toMatchObject({ topicName: TOPIC, labelIds: [], historyId: current, renewedAt: h.clock.now });
+			expect(h.state.watch?.expiration).toBe(Number(fake.mailbox.watch?.expiration));
+			expect(fake.mailbox.watch).toMatchObject({ topicName: TOPIC });
+			// Plain JSON: what n8n persists as static data.
+			expect(JSON.parse(JSON.stringify(h.state))).toEqual(h.state);
+			// A first activation starts from now: mail from before is not emitted.
+			expect(h.batches).toEqual([]);
+		});
+
+		it('a second call is a no-op without any Gmail call', async () => {
+			const h = engineFor(fake);
+			const key = uniqueKey();
+			await h.engine.ensureWatch(key);
+			const before = structuredClone(h.state);
+			fake.resetCalls();
+
+			await expect(h.engine.ensureWatch(key)).resolves.toBe('fresh');
+
+			expect(fake.calls).toHaveLength(0);
+			expect(h.state).toEqual(before);
+		});
+
+		it('concurrent calls for one node share a single watch call', async () => {
+			const h = engineFor(fake);
+			const key = uniqueKey();
+			const verdicts = await Promise.all([h.engine.ensureWatch(key), h.engine.ensureWatch(key), h.engine.ensureWatch(key)]);
+			expect(verdicts).toEqual(['missing', 'missing', 'missing']);
+			expect(fake.count('users.watch')).toBe(1);
+		});
+
+		it('a day later renews the watch without moving the cursor, so mail in between is still emitted', async () => {
+			const h = engineFor(fake);
+			const key = uniqueKey();
+			await h.engine.ensureWatch(key);
+			const cursor = h.state.cursor;
+			const missed = deliverMany(fake, 2, 'meanwhile');
+
+			h.clock.now += DAY;
+			await expect(h.engine.ensureWatch(key)).resolves.toBe('old');
+
+			expect(fake.count('users.watch')).toBe(2);
+			expect(fake.count('users.getProfile')).toBe(1); // the mailbox is known already
+			expect(h.state.cursor).toBe(cursor);
+			expect(h.state.watch?.renewedAt).toBe(h.clock.now);
+			expect(h.state.watch?.historyId).toBe(fake.mailbox.historyId);
+
+			await expect(h.engine.handle(notificationOf(fake))).resolves.toMatchObject({ status: 'synced', emitted: 2 });
+			expect(ids(h.items())).toEqual(missed.map((m) => m.id));
+		});
+
+		it('renews at once when the label filter changed', async () => {
+			const state = {};
+			const key = uniqueKey();
+			await engineFor(fake, { state }).engine.ensureWatch(key);
+			const relabelled = engineFor(fake, { state, watch: { labelIds: ['INBOX'] } });
+			await expect(relabelled.engine.ensureWatch(key)).resolves.toBe('changed');
+			expect(fake.count('users.watch')).toBe(2);
+			expect(fake.mailbox.watch).toMatchObject({ labelIds: ['INBOX'], labelFilterBehavior: 'INCLUDE' });
+		});
+
+		it('a refused watch (403) rejects and records no watch and no cursor', async () => {
+			fake.faults.watchError = { status: 403, message: 'User not authorized to perform this action.' };
+			const h = engineFor(fake);
+			const error = await h.engine.ensureWatch(uniqueKey()).catch((e: unknown) => e);
+			expect(error).toBeInstanceOf(GmailApiError);
+			expect(error).toMatchObject({ status: 403 });
+			expect((error as Error).message).toContain('User not authorized');
+			expect(h.state.watch).toBeUndefined();
+			expect(h.state.cursor).toBeUndefined();
+		});
+	});
+
+	describe('handle', () => {
+		it('emits three new emails in order, each once, in the built-in trigger’s simplified shape', async () => {
+			const h = await activeEngine(fake);
+			const sent = deliverMany(fake, 3);
+
+			const result = await h.engine.handle(notificationOf(fake));
+
+			expect(result).toMatchObject({ status: 'synced', emitted: 3, cursor: fake.mailbox.historyId });
+			expect(ids(h.items())).toEqual(sent.map((m) => m.id));
+			expect(h.batches).toHaveLength(1);
+			const [first] = h.items();
+			expect(first).toMatchObject({
+				id: sent[0].id,
+				threadId: sent[0].threadId,
+				Subject: 'mail 1',
+				From: 'Sender <sender@example.org>',
+				To: EMAIL,
+				labelIds: ['INBOX', 'UNREAD'],
+				labels: [
+					{ id: 'INBOX', name: 'INBOX' },
+					{ id: 'UNREAD', name: 'UNREAD' },
+				],
+				event: 'messageAdded',
+			});
+			expect(first.payload).not.toHaveProperty('headers');
+			expect(h.state.cursor).toBe(fake.mailbox.historyId);
+			expect(h.state.recent).toEqual(sent.map((m) => `added:${m.id}`));
+			expect(h.state.lastEmittedAt).toBe(Math.max(...sent.map((m) => m.internalDate)));
+			// The state n8n saves with the emission already holds the advanced cursor and the keys.
+			expect(h.stateAtDelivery[0]).toMatchObject({ cursor: fake.mailbox.historyId, recent: sent.map((m) => `added:${m.id}`) });
+			expect(fake.count('history.list')).toBe(1);
+			expect(fake.count('messages.get')).toBe(3);
+			expect(fake.count('labels.list')).toBe(1);
+		});
+
+		it('the same notification again is covered, with no Gmail call', async () => {
+			const h = await activeEngine(fake);
+			deliverMany(fake, 3);
+			const notification = notificationOf(fake);
+			await h.engine.handle(notification);
+			fake.resetCalls();
+
+			await expect(h.engine.handle(notification)).resolves.toEqual({ status: 'covered', cursor: fake.mailbox.historyId });
+
+			expect(fake.calls).toHaveLength(0);
+			expect(h.items()).toHaveLength(3);
+		});
+
+		it('an older (reordered) notification is covered, with no Gmail call', async () => {
+			const h = await activeEngine(fake);
+			fake.mailbox.deliver({ subject: 'one' });
+			const older = notificationOf(fake);
+			fake.mailbox.deliver({ subject: 'two' });
+			const newer = notificationOf(fake);
+			await h.engine.handle(newer);
+			fake.resetCalls();
+
+			await expect(h.engine.handle(older)).resolves.toMatchObject({ status: 'covered' });
+
+			expect(fake.calls).toHaveLength(0);
+			expect(h.items()).toHaveLength(2);
+		});
+
+		it('a notification for another mailbox is ignored with no Gmail call; ours in other case is not', async () => {
+			const h = await activeEngine(fake);
+			fake.mailbox.deliver({ subject: 'one' });
+			const ours = notificationOf(fake);
+
+			await expect(h.engine.handle({ ...ours, emailAddress: 'someone.else@example.org' })).resolves.toEqual({ status: 'other-mailbox' });
+			expect(fake.calls).toHaveLength(0);
+			expect(h.items()).toHaveLength(0);
+
+			await expect(h.engine.handle({ ...ours, emailAddress: 'User@Example.COM' })).resolves.toMatchObject({ status: 'synced', emitted: 1 });
+		});
+
+		it('a notification with nothing new moves the cursor without emitting', async () => {
+			const h = await activeEngine(fake);
+			const changed = fake.mailbox.advanceHistoryId();
+			await expect(h.engine.handle(notificationOf(fake))).resolves.toMatchObject({ status: 'synced', emitted: 0, cursor: changed });
+			expect(h.batches).toEqual([]);
+			expect(fake.count('messages.get')).toBe(0);
+			expect(fake.count('labels.list')).toBe(0);
+		});
+
+		it('two overlapping handle() calls for two new emails emit each email once in total', async () => {
+			const h = await activeEngine(fake);
+			// Slow answers keep the first sync in flight while the second notification comes in.
+			fake.faults.latency('history.list', 30);
+			fake.faults.latency('messages.get', 30);
+			const one = fake.mailbox.deliver({ subject: 'one' });
+			const first = h.engine.handle(notificationOf(fake));
+			const two = fake.mailbox.deliver({ subject: 'two' });
+			const second = h.engine.handle(notificationOf(fake));
+
+			const results = await Promise.all([first, second]);
+
+			expect(ids(h.items())).toEqual([one.id, two.id]);
+			const emitted = results.map((r) => (r.status === 'synced' ? r.emitted : 0));
+			expect(emitted.reduce((a, b) => a + b, 0)).toBe(2);
+			expect(h.state.cursor).toBe(fake.mailbox.historyId);
+			// Each email fetched once: the serialised second run starts from the first run's cursor.
+			expect(fake.count('messages.get')).toBe(2);
+		});
+
+		it('a burst of interleaved emails and notifications emits every email exactly once, in order', async () => {
+			const h = await activeEngine(fake);
+			fake.faults.latency('history.list', 5);
+			const sent: StoredMessage[] = [];
+			const handled: Array<Promise<unknown>> = [];
+			for (let i = 0; i < 12; i++) {
+				sent.push(fake.mailbox.deliver({ subject: `burst ${i}` }));
+				const notification = notificationOf(fake);
+				handled.push(h.engine.handle(notification));
+				if (i % 3 === 0) handled.push(h.engine.handle(notification)); // Pub/Sub redelivery
+			}
+			await Promise.all(handled);
+
+			expect(ids(h.items())).toEqual(sent.map((m) => m.id));
+			expect(fake.count('messages.get')).toBe(12);
+		});
+
+		it('reads every page with a small history page size and emits all once', async () => {
+			const h = await activeEngine(fake, { sync: { pageSize: 2 } });
+			const sent = deliverMany(fake, 9);
+
+			const result = await h.engine.handle(notificationOf(fake));
+
+			expect(result).toMatchObject({ status: 'synced', emitted: 9 });
+			expect(ids(h.items())).toEqual(sent.map((m) => m.id));
+			expect(fake.count('history.list')).toBe(5);
+			for (const call of fake.calls.filter((c) => c.method === 'history.list')) expect(call.query.maxResults).toBe('2');
+			expect(h.state.cursor).toBe(fake.mailbox.historyId);
+		});
+
+		it('with maxEvents below the backlog, one handle() drains it in bounded runs, each email once', async () => {
+			const h = await activeEngine(fake, { sync: { pageSize: 2, maxEvents: 3 } });
+			const sent = deliverMany(fake, 8);
+
+			await expect(h.engine.handle(notificationOf(fake))).resolves.toMatchObject({ status: 'synced', emitted: 8 });
+
+			expect(ids(h.items())).toEqual(sent.map((m) => m.id));
+			expect(h.batches.map((b) => b.length)).toEqual([3, 3, 2]);
+			// Each batch was delivered with the cursor already past it, and short of the rest.
+			const cursors = h.stateAtDelivery.map((st) => BigInt(st.cursor as string));
+			expect(cursors[0] < cursors[1] && cursors[1] < cursors[2]).toBe(true);
+			expect(cursors[0]).toBeGreaterThanOrEqual(BigInt(sent[2].historyId));
+			expect(cursors[0]).toBeLessThan(BigInt(sent[3].historyId));
+			expect(cursors[1]).toBeGreaterThanOrEqual(BigInt(sent[5].historyId));
+			expect(cursors[1]).toBeLessThan(BigInt(sent[6].historyId));
+			expect(h.state.cursor).toBe(fake.mailbox.historyId);
+		});
+
+		it('skips a message deleted before the fetch, without an error', async () => {
+			const h = await activeEngine(fake);
+			const [a, b, c] = deliverMany(fake, 3);
+			fake.mailbox.deleteMessage(b.id);
+
+			const result = await h.engine.handle(notificationOf(fake));
+
+			expect(result).toMatchObject({ status: 'synced', emitted: 2, stats: { gone: 1 } });
+			expect(ids(h.items())).toEqual([a.id, c.id]);
+			expect(h.state.cursor).toBe(fake.mailbox.historyId);
+		});
+
+		it('history.list failing with 503 rejects with the cursor unchanged; the redelivery emits everything once', async () => {
+			const h = await activeEngine(fake);
+			const sent = deliverMany(fake, 2);
+			const notification = notificationOf(fake);
+			const cursor = h.state.cursor;
+			fake.faults.failNext('history.list', 503);
+
+			const error = await h.engine.handle(notification).catch((e: unknown) => e);
+
+			expect(error).toBeInstanceOf(GmailApiError);
+			expect(error).toMatchObject({ status: 503 });
+			expect(h.state.cursor).toBe(cursor);
+			expect(h.batches).toEqual([]);
+			expect(fake.count('messages.get')).toBe(0);
+
+			await expect(h.engine.handle(notification)).resolves.toMatchObject({ status: 'synced', emitted: 2 });
+			expect(ids(h.items())).toEqual(sent.map((m) => m.id));
+			await expect(h.engine.handle(notification)).resolves.toMatchObject({ status: 'covered' });
+			expect(h.items()).toHaveLength(2);
+		});
+
+		it('a fetch failing half-way emits nothing; the retry emits every email once', async () => {
+			const h = await activeEngine(fake, { sync: { fetchConcurrency: 1 } });
+			const sent = deliverMany(fake, 3);
+			const notification = notificationOf(fake);
+			const cursor = h.state.cursor;
+			// The second message answers 500 once (the first was fetched fine), then normally.
+			let failures = 1;
+			fake.addRoute({
+				name: 'messages.get',
+				httpMethod: 'GET',
+				pattern: new RegExp(`^/gmail/v1/users/[^/]+/messages/${sent[1].id}$`),
+				auth: true,
+				handle: (req) => {
+					if (failures-- > 0) {
+						const error = { code: 500, message: 'Backend Error', errors: [{ message: 'Backend Error', domain: 'global', reason: 'backendError' }], status: 'INTERNAL' };
+						return { status: 500, body: { error } };
+					}
+					const msg = fake.mailbox.getMessage(sent[1].id) as StoredMessage;
+					return { status: 200, body: renderMessage(msg, req.query.get('format') ?? 'full', req.query.getAll('metadataHeaders')) };
+				},
+			});
+
+			await expect(h.engine.handle(notification)).rejects.toMatchObject({ status: 500, reason: 'backendError' });
+			expect(fake.calls.filter((c) => c.method === 'messages.get').map((c) => c.status)).toEqual([200, 500]);
+			expect(h.batches).toEqual([]);
+			expect(h.state.cursor).toBe(cursor);
+			expect(h.state.recent).toBeUndefined();
+
+			await expect(h.engine.handle(notification)).resolves.toMatchObject({ status: 'synced', emitted: 3 });
+			expect(ids(h.items())).toEqual(sent.map((m) => m.id));
+		});
+
+		it('a failing handle() does not block the next one (the queue keeps going)', async () => {
+			const h = await activeEngine(fake);
+			fake.mailbox.deliver({ subject: 'one' });
+			fake.faults.failNext('history.list', 503);
+			const failing = h.engine.handle(notificationOf(fake));
+			const two = fake.mailbox.deliver({ subject: 'two' });
+			const next = h.engine.handle(notificationOf(fake));
+			await expect(failing).rejects.toBeInstanceOf(GmailApiError);
+			await expect(next).resolves.toMatchObject({ status: 'synced', emitted: 2 });
+			expect(ids(h.items())).toContain(two.id);
+		});
+
+		it('label filter include INBOX skips SENT-only mail and drafts, and narrows history.list', async () => {
+			const h = await activeEngine(fake, { sync: { labelIds: ['INBOX'] }, watch: { labelIds: ['INBOX'] } });
+			const a = fake.mailbox.deliver({ subject: 'inbox a' });
+			fake.mailbox.sendMail({ subject: 'sent' });
+			fake.mailbox.saveDraft({ subject: 'draft' });
+			const b = fake.mailbox.deliver({ subject: 'inbox b' });
+
+			await h.engine.handle(notificationOf(fake));
+
+			expect(ids(h.items())).toEqual([a.id, b.id]);
+			expect(fake.calls.find((c) => c.method === 'history.list')?.query.labelId).toBe('INBOX');
+			expect(fake.count('messages.get')).toBe(2);
+			expect(h.state.cursor).toBe(fake.mailbox.historyId);
+		});
+
+		it('label filter with two labels filters on our side (history has labels: no fetch for skipped mail)', async () => {
+			const invoices = fake.mailbox.addUserLabel('Invoices');
+			const h = await activeEngine(fake, { sync: { labelIds: ['INBOX', invoices.id] } });
+			const a = fake.mailbox.deliver({ subject: 'inbox' });
+			fake.mailbox.sendMail({ subject: 'sent' });
+			const c = fake.mailbox.deliver({ subject: 'invoice', labelIds: [invoices.id] });
+			fake.mailbox.saveDraft({ subject: 'draft', labelIds: ['DRAFT', invoices.id] });
+
+			await h.engine.handle(notificationOf(fake));
+
+			expect(ids(h.items())).toEqual([a.id, c.id]);
+			expect(fake.calls.find((c2) => c2.method === 'history.list')?.query).not.toHaveProperty('labelId');
+			expect(fake.count('messages.get')).toBe(2);
+			expect(h.items()[1].labels).toEqual([{ id: invoices.id, name: 'Invoices' }]);
+		});
+
+		it('label filter exclude skips mail with the label; drafts are emitted when asked for', async () => {
+			const h = await activeEngine(fake, { sync: { labelIds: ['SPAM'], labelFilterBehavior: 'exclude', includeDrafts: true } });
+			const a = fake.mailbox.deliver({ subject: 'ham' });
+			fake.mailbox.deliver({ subject: 'spam', labelIds: ['SPAM'] });
+			const d = fake.mailbox.saveDraft({ subject: 'draft' });
+
+			await h.engine.handle(notificationOf(fake));
+
+			expect(ids(h.items())).toEqual([a.id, d.id]);
+		});
+
+		it('labelAdded events are emitted when a label is added, once per change', async () => {
+			const h = await activeEngine(fake, { sync: { events: ['labelAdded'] } });
+			const msg = fake.mailbox.deliver({ subject: 'to be starred' });
+			fake.mailbox.addLabels(msg.id, ['STARRED']);
+
+			await h.engine.handle(notificationOf(fake));
+
+			expect(h.items()).toHaveLength(1);
+			expect(h.items()[0]).toMatchObject({ id: msg.id, event: 'labelAdded', changedLabelIds: ['STARRED'], Subject: 'to be starred' });
+			expect((h.items()[0].labelIds as string[]).sort()).toEqual(['INBOX', 'STARRED', 'UNREAD']);
+
+			// Removing is not a wanted event; adding it again is a new change.
+			fake.mailbox.removeLabels(msg.id, ['STARRED']);
+			await h.engine.handle(notificationOf(fake));
+			expect(h.items()).toHaveLength(1);
+			fake.mailbox.addLabels(msg.id, ['STARRED']);
+			await h.engine.handle(notificationOf(fake));
+			expect(h.items()).toHaveLength(2);
+		});
+
+		it('a label filter on label events looks at the label that changed', async () => {
+			const h = await activeEngine(fake, { sync: { events: ['messageAdded', 'labelAdded'], labelIds: ['STARRED'] } });
+			const msg = fake.mailbox.deliver({ subject: 'plain inbox mail' });
+			fake.mailbox.addLabels(msg.id, ['IMPORTANT']);
+			fake.mailbox.addLabels(msg.id, ['STARRED']);
+
+			await h.engine.handle(notificationOf(fake));
+
+			expect(h.items().map((i) => [i.id, i.event, i.changedLabelIds])).toEqual([[msg.id, 'labelAdded', ['STARRED']]]);
+		});
+
+		it('full output decodes the bodies', async () => {
+			const h = await activeEngine(fake, { output: 'full', sync: { format: 'full', metadataHeaders: undefined } });
+			const msg = fake.mailbox.deliver({ subject: 'Bodies', text: 'Grüße, plain', html: '<p>Grüße, <b>html</b></p>' });
+
+			await h.engine.handle(notificationOf(fake));
+
+			expect(h.items()).toHaveLength(1);
+			expect(h.items()[0]).toMatchObject({ id: msg.id, subject: 'Bodies', text: expect.stringContaining('Grüße, plain'), html: expect.stringContaining('<b>html</b>') });
+			expect(fake.count('labels.list')).toBe(0);
+		});
+	});
+
+	describe('historyIds above 2^53', () => {
+		it('works end to end: exact cursor, notifications decoded from Gmail’s unquoted number', async () => {
+			await fake.close();
+			fake = await startFake({ startHistoryId: '9007199254740993' });
+			const h = engineFor(fake);
+			await h.engine.ensureWatch(uniqueKey());
+			expect(h.state.cursor).toBe('9007199254740993');
+
+			const first = fake.mailbox.deliver({ subject: 'big one' });
+			const older = notificationOf(fake);
+			expect(fake.mailbox.notificationData()).toMatch(/"historyId":\d{16,}\}$/); // a JSON number, not a string
+			const second = fake.mailbox.deliver({ subject: 'big two' });
+			const notification = notificationOf(fake);
+			expect(notification.historyId).toBe(fake.mailbox.historyId);
+
+			await expect(h.engine.handle(notification)).resolves.toMatchObject({ status: 'synced', emitted: 2 });
+			expect(ids(h.items())).toEqual([first.id, second.id]);
+			expect(h.state.cursor).toBe(fake.mailbox.historyId);
+			expect(BigInt(h.state.cursor as string)).toBeGreaterThan(9007199254740993n);
+
+			fake.resetCalls();
+			await expect(h.engine.handle(older)).resolves.toMatchObject({ status: 'covered' });
+			await expect(h.engine.handle(notification)).resolves.toMatchObject({ status: 'covered' });
+			expect(fake.calls).toHaveLength(0);
+
+			const third = fake.mailbox.deliver({ subject: 'big three' });
+			await h.engine.handle(notificationOf(fake));
+			expect(ids(h.items())).toEqual([first.id, second.id, third.id]);
+		});
+
+		it('works next to uint64 max', async () => {
+			await fake.close();
+			fake = await startFake({ startHistoryId: '18446744073709550000' });
+			const h = engineFor(fake);
+			await h.engine.ensureWatch(uniqueKey());
+			const sent = deliverMany(fake, 3);
+			await h.engine.handle(notificationOf(fake));
+			expect(ids(h.items())).toEqual(sent.map((m) => m.id));
+			expect(h.state.cursor).toBe(fake.mailbox.historyId);
+		});
+	});
+
+	describe('stale cursor', () => {
+		it('recovers from history.list 404 by catching up, emitting the missed mail once', async () => {
+			const h = await activeEngine(fake);
+			const emitted = fake.mailbox.deliver({ subject: 'already emitted' });
+			await h.engine.handle(notificationOf(fake));
+			const missed = deliverMany(fake, 2, 'missed');
+			fake.mailbox.expireAllHistory();
+			h.clock.now = Date.now();
+
+			const result = await h.engine.handle(notificationOf(fake));
+
+			expect(result).toMatchObject({ status: 'synced' });
+			expect(ids(h.items())).toEqual([emitted.id, ...missed.map((m) => m.id)]);
+			expect(h.state.cursor).toBe(fake.mailbox.historyId);
+			expect(h.logger.lines.some((l) => l.level === 'warn' && /404/.test(l.message))).toBe(true);
+
+			const later = fake.mailbox.deliver({ subject: 'after recovery' });
+			await h.engine.handle(notificationOf(fake));
+			expect(ids(h.items())).toEqual([emitted.id, ...missed.map((m) => m.id), later.id]);
+		});
+	});
+});
