@@ -78,7 +78,7 @@ export function watchStateFrom(config: WatchConfig, response: { historyId: strin
 		labelIds: [...config.labelIds],
 		labelFilterBehavior: config.labelFilterBehavior,
 		historyId: response.historyId,
-		expiration: Number.isFinite(expiration) ? expiration : now + 7 * RENEW_AFTER_MS,
+		expiration: Number.isFinite(expiration) && expiration > 0 ? expiration : now + 7 * RENEW_AFTER_MS,
 		renewedAt: now,
 	};
 }
