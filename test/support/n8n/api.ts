@@ -172,10 +172,27 @@ export class N8nApi {
 		return (await this.api<WorkflowJson & { id: string; active: boolean }>('GET', `/workflows/${id}`)).json;
 	}
 
-	/** POST /api/v1/credentials (the data is validated against the type's properties). */
-	async createCredential(name: string, type: string, data: Record<string, unknown>): Promise<CredentialRef> {
-		const reply = await this.api<{ id: string; name: string; type: string }>('POST', '/credentials', { name, type, data });
-		return { id: String(reply.json.id), name: reply.json.name, type: reply.json.type };
+	/**
+	 * Creates a credential. The public API (POST /api/v1/credentials) validates `data` against a
+	 * JSON schema of the type; n8n 1.123's schema for OAuth2 types (e.g. gmailPushOAuth2Api,
+	 * which extends googleOAuth2Api) demands serverUrl, sendAdditionalBodyProperties,
+	 * additionalBodyProperties and allowedDomains, so such a 400 falls back to the editor's
+	 * POST /rest/credentials, which stores `data` (oauthTokenData included) as given.
+	 */
+	async createCredential(name: string, type: string, data: Record<string, unknown>, via: 'auto' | 'public' | 'rest' = 'auto'): Promise<CredentialRef> {
+		if (via !== 'rest') {
+			const reply = await this.api<{ id: string; name: string; type: string; message?: string }>('POST', '/credentials', { name, type, data }, via === 'auto' ? [400] : []);
+			if (reply.status !== 400) return { id: String(reply.json.id), name: reply.json.name, type: reply.json.type };
+			if (!/does not match|requires property/.test(reply.text)) throw new Error(`POST /api/v1/credentials: 400 ${reply.text.slice(0, 1000)}`);
+		}
+		const created = await this.rest<{ id: string; name: string; type: string }>('POST', '/rest/credentials', { name, type, data });
+		return { id: String(created.id), name: created.name, type: created.type };
+	}
+
+	/** The credential's data as the editor sees it (secrets blanked, oauthTokenData: true when set). */
+	async credentialData(id: string): Promise<Record<string, unknown>> {
+		const credential = await this.rest<{ data: Record<string, unknown> }>('GET', `/rest/credentials/${id}?includeData=true`);
+		return credential.data;
 	}
 
 	/**
