@@ -8,6 +8,18 @@ import { seededRandom, type Random } from './random';
 export interface FaultOptions extends GoogleErrorOverrides {
 	/** Adds a `Retry-After` header and Gmail's "Retry after <time>" message (429/403 rate limits). */
 	retryAfterSeconds?: number;
+	/**
+	 * Only calls this predicate accepts get (and use up) the fault, e.g. messages.get of some ids:
+	 * `{ when: (r) => r.path.endsWith(id) }`. Others pass through untouched.
+	 */
+	when?: (request: FaultRequest) => boolean;
+}
+
+/** What a `when` predicate sees of a call. */
+export interface FaultRequest {
+	method: string;
+	path: string;
+	query: URLSearchParams;
 }
 
 export interface InjectedFault {
@@ -30,8 +42,11 @@ interface RateFault {
 	random: Random;
 }
 
-/** `'*'` matches every API method except the token endpoint, which must be named explicitly. */
-const matches = (pattern: string, method: string): boolean => pattern === method || (pattern === '*' && method !== 'token');
+/**
+ * `'*'` matches every API method except the token endpoint and the OIDC certs ('oidc.*'),
+ * which must be named explicitly.
+ */
+const matches = (pattern: string, method: string): boolean => pattern === method || (pattern === '*' && method !== 'token' && !method.startsWith('oidc.'));
 
 export function faultError(method: string, status: number, options: FaultOptions = {}): HttpError {
 	const headers: Record<string, string> = {};
@@ -88,8 +103,9 @@ export class Faults {
 	}
 
 	/** The fault to serve for this call, if any; consumes a queued one. */
-	take(method: string): HttpError | undefined {
-		const queued = this.queue.find((f) => matches(f.method, method) && f.remaining > 0);
+	take(method: string, request?: Omit<FaultRequest, 'method'>): HttpError | undefined {
+		const call: FaultRequest = { method, path: request?.path ?? '', query: request?.query ?? new URLSearchParams() };
+		const queued = this.queue.find((f) => matches(f.method, method) && f.remaining > 0 && (!f.options.when || f.options.when(call)));
 		if (queued) {
 			queued.remaining -= 1;
 			this.queue = this.queue.filter((f) => f.remaining > 0);
@@ -107,6 +123,8 @@ export class Faults {
 
 	private serve(method: string, status: number, options: FaultOptions): HttpError {
 		this.injected.push({ method, status, at: Date.now() });
-		return faultError(method, status, options);
+		// eslint-disable-next-line @typescript-eslint/no-unused-vars
+		const { when, ...error } = options;
+		return faultError(method, status, error);
 	}
 }

@@ -1,12 +1,16 @@
 /**
  * In-process fake of the Google endpoints the Gmail push trigger talks to (Gmail REST + OAuth2
- * token endpoint), faithful enough to drive the real @googleapis/gmail and google-auth-library.
+ * token endpoint + the OIDC signer's public certs), faithful enough to drive the real
+ * @googleapis/gmail and google-auth-library.
  *
  *   const fake = await startFakeGoogle({ emailAddress: 'user@example.com' });
  *   const client = gmail({ version: 'v1', auth, rootUrl: `${fake.baseUrl}/`, fetchImplementation: fake.fetch });
  *
  * HTTPS mode additionally serves https://*.googleapis.com on 127.0.0.1:443 for a child process
  * started with `fake.childEnv()` (NODE_EXTRA_CA_CERTS + the resolveGoogleToLoopback preload).
+ *
+ * `fake.oidc.sign(claims)` mints Google ID tokens (as a Pub/Sub push subscription sends them)
+ * whose keys the fake publishes at /oauth2/v1/certs and /oauth2/v3/certs; see oidc.ts.
  */
 import * as http from 'http';
 import * as https from 'https';
@@ -16,14 +20,16 @@ import { FakeAuth, SCOPES, type AuthOptions } from './auth';
 import { Faults } from './faults';
 import { QUOTA_UNITS, gmailRoutes, type WatchEvent } from './gmailRoutes';
 import { Mailbox } from './mailbox';
+import { FakeOidc, type FakeOidcOptions } from './oidc';
 import { createHandler, type CallRecord, type Route } from './server';
 import { ensureFakeGoogleTls } from './tls';
 
-export { SCOPES, FakeAuth, Faults, Mailbox, QUOTA_UNITS, ensureFakeGoogleTls };
+export { SCOPES, FakeAuth, Faults, FakeOidc, Mailbox, QUOTA_UNITS, ensureFakeGoogleTls };
 export type { AuthOptions, CallRecord, Route, WatchEvent };
 export type { DeliverInput, HistoryRecord, HistoryType, MailboxChange, StoredMessage, WatchState } from './mailbox';
 export type { IssuedToken, JwtGrantRecord } from './auth';
-export type { FaultOptions, InjectedFault } from './faults';
+export type { FaultOptions, FaultRequest, InjectedFault } from './faults';
+export { GOOGLE_ISSUER, OIDC_METHODS, ensureOidcSigner, type FakeOidcOptions, type OidcClaims, type OidcKey, type OidcSignOptions } from './oidc';
 export type { GmailLabel } from './labels';
 export type { RouteRequest, RouteResponse } from './server';
 export { renderMessage } from './gmailRoutes';
@@ -49,6 +55,8 @@ export interface FakeGoogleOptions extends AuthOptions {
 	/** users.watch refuses topics of other projects, like Gmail. */
 	expectedProject?: string;
 	onWatch?: (watch: WatchEvent) => void | Promise<void>;
+	/** The OIDC signer (certs max-age, cache folder). */
+	oidc?: FakeOidcOptions;
 }
 
 export interface QuotaOptions {
@@ -71,6 +79,8 @@ export interface FakeGoogle {
 	readonly mailbox: Mailbox;
 	readonly auth: FakeAuth;
 	readonly faults: Faults;
+	/** Google's OIDC signer: `sign()` ID tokens, published at /oauth2/v1/certs (calls named 'oidc.certs'). */
+	readonly oidc: FakeOidc;
 	/** Every API call (token endpoint included, admin routes excluded), in arrival order. */
 	readonly calls: CallRecord[];
 	onWatch: ((watch: WatchEvent) => void | Promise<void>) | undefined;
@@ -123,16 +133,20 @@ export async function startFakeGoogle(options: FakeGoogleOptions = {}): Promise<
 	const mailbox = new Mailbox({ emailAddress, startHistoryId: options.startHistoryId, seed: options.seed });
 	const auth = new FakeAuth(options);
 	const faults = new Faults();
+	const oidc = new FakeOidc(options.oidc);
 	const calls: CallRecord[] = [];
 	const customRoutes: Route[] = [];
 	let onWatch = options.onWatch;
-	const builtIn = gmailRoutes({
-		mailbox,
-		auth,
-		faults,
-		expectedProject: options.expectedProject,
-		onWatch: (w) => onWatch?.(w),
-	});
+	const builtIn = [
+		...gmailRoutes({
+			mailbox,
+			auth,
+			faults,
+			expectedProject: options.expectedProject,
+			onWatch: (w) => onWatch?.(w),
+		}),
+		...oidc.routes(),
+	];
 	// Custom routes come first so they can also override a built-in one.
 	const handler = createHandler({ routes: () => [...customRoutes, ...builtIn], auth, faults, calls });
 
@@ -174,6 +188,7 @@ export async function startFakeGoogle(options: FakeGoogleOptions = {}): Promise<
 		mailbox,
 		auth,
 		faults,
+		oidc,
 		calls,
 		get onWatch() {
 			return onWatch;

@@ -120,7 +120,7 @@ export function createHandler(deps: HandlerDeps): RequestListener {
 				const delay = deps.faults.delayFor(name);
 				if (delay > 0) await sleep(delay);
 				const token = route.auth ? deps.auth.authenticate(req.headers.authorization) : undefined;
-				const fault = route.recorded === false ? undefined : deps.faults.take(name);
+				const fault = route.recorded === false ? undefined : deps.faults.take(name, { path: url.pathname, query: url.searchParams });
 				if (fault) throw fault;
 				const params = match.slice(1).map((p) => (p === undefined ? '' : decodeURIComponent(p)));
 				reply = await route.handle({ httpMethod, path: url.pathname, query: url.searchParams, headers: req.headers, body, params, token });
