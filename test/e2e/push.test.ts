@@ -210,6 +210,13 @@ describe.each(selectedMajors())('Gmail Push Trigger, push delivery, in n8n %i.x'
 			expect(executions.every((e) => e.status === 'success')).toBe(true);
 			// Emitted by trigger()'s engine (this.emit), not by webhook(): n8n ran both.
 			expect(executions.every((e) => e.mode === 'trigger')).toBe(true);
+			// The advanced cursor reaches the DB with the emit, not only at shutdown.
+			const head = BigInt(fake.mailbox.historyId);
+			await waitFor(
+				'the cursor in the DB to cover the 3 emails',
+				async () => BigInt(((await staticDataFromDb(session.userFolder, workflowId))[`node:${TRIGGER}`] as { cursor?: string } | undefined)?.cursor ?? '0') >= head,
+				10_000,
+			);
 		});
 	});
 
