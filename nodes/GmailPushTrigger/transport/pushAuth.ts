@@ -28,6 +28,9 @@ export interface PushCredentials {
 
 export type PushAuthResult = { ok: true } | { ok: false; status: 401 | 403 | 503; reason: string };
 
+/** How google-auth-library's verifyIdToken words a failure to fetch Google's certs (and only that). */
+const CERTS_FETCH_FAILED = 'Failed to retrieve verification certificates';
+
 /** One client per process: it caches Google's public keys as their Cache-Control allows. */
 let verifierClient: OAuth2Client | undefined;
 function verifier(): OAuth2Client {
@@ -56,9 +59,11 @@ export async function verifyPush(config: PushAuthConfig, request: PushCredential
 		const ticket = await verifier().verifyIdToken({ idToken: match[1], ...(config.audience && { audience: config.audience }) });
 		payload = ticket.getPayload();
 	} catch (error) {
-		const message = (error as Error).message ?? String(error);
-		// Google's keys could not be fetched: not the sender's fault, let Pub/Sub retry.
-		if (/certs|fetch|ECONN|ETIMEDOUT|ENOTFOUND|socket/i.test(message) && !/signature|recipient|expired|issuer|token used too/i.test(message)) {
+		const message = String((error as Error)?.message ?? error);
+		// Google's keys could not be fetched: not the sender's fault, let Pub/Sub retry. Only the
+		// library's own prefix for that failure counts: the other messages quote the token, whose
+		// text the sender chooses ("Bearer socket.fetch.certs" must be a 401, not a 503).
+		if (message.startsWith(CERTS_FETCH_FAILED)) {
 			return { ok: false, status: 503, reason: 'could not fetch Google\'s public keys to check the push token' };
 		}
 		return { ok: false, status: 401, reason: `push token rejected: ${message.split('\n')[0].slice(0, 200)}` };
