@@ -75,14 +75,18 @@ function packagesRoot(): string {
 	return path.join(cacheDir(), 'e2e-packages');
 }
 
-/** Keeps the newest few cached packages. */
+/**
+ * Drops cached packages beyond the newest `keep`, but only those unused for an hour: another
+ * test run (other sources, same cache) may be copying from a recent one right now.
+ */
 async function prune(keep: number): Promise<void> {
 	const root = packagesRoot();
+	const hourAgo = Date.now() - 60 * 60 * 1000;
 	const entries = readdirSync(root)
-		.filter((e) => !e.startsWith('.'))
 		.map((e) => ({ e, at: statSync(path.join(root, e)).mtimeMs }))
 		.sort((a, b) => b.at - a.at);
-	for (const { e } of entries.slice(keep)) await fs.rm(path.join(root, e), { recursive: true, force: true });
+	const stale = entries.filter(({ e }) => !e.startsWith('.')).slice(keep).concat(entries.filter(({ e }) => e.startsWith('.work-')));
+	for (const { e, at } of stale) if (at < hourAgo) await fs.rm(path.join(root, e), { recursive: true, force: true });
 }
 
 let memo: { hash: string; dir: Promise<string> } | undefined;
