@@ -22,21 +22,7 @@ export interface WatchState extends WatchConfig {
 	renewedAt: number;
 }
 
-export const TOPIC_NAME = /^projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/topics\/[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}$/;
-
-/** Returns what is wrong with a topic name, or undefined when it looks right. */
-export function topicNameProblem(topicName: string): string | undefined {
-	if (!topicName.trim()) return 'Topic Name is empty: enter projects/<project-id>/topics/<topic>';
-	if (TOPIC_NAME.test(topicName.trim())) return undefined;
-	if (!topicName.startsWith('projects/')) {
-		return `Topic Name "${topicName}" must be the full name projects/<project-id>/topics/<topic>, not only the topic's short name`;
-	}
-	return `Topic Name "${topicName}" is not of the form projects/<project-id>/topics/<topic> (project ids are 6-30 lowercase letters, digits and hyphens; topic names start with a letter and have 3-255 characters)`;
-}
-
-export function projectOfTopic(topicName: string): string | undefined {
-	return /^projects\/([^/]+)\//.exec(topicName)?.[1];
-}
+export { topicNameProblem, projectOfName as projectOfTopic } from './names';
 
 export function watchRequest(config: WatchConfig): WatchRequest {
 	return {

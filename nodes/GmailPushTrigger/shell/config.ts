@@ -3,11 +3,11 @@ import { NodeOperationError, type IDataObject, type INode } from 'n8n-workflow';
 import { HISTORY_TYPES, type HistoryType } from '../core/port';
 import { fetchFormat, type OutputMode } from '../core/output';
 import type { LabelFilterBehavior, SyncOptions } from '../core/sync';
-import { topicNameProblem, type WatchConfig } from '../core/watch';
+import type { WatchConfig } from '../core/watch';
+import { subscriptionNameProblem, topicNameProblem } from '../core/names';
 import { DEFAULT_CATCH_UP, type CatchUpOptions } from '../core/recovery';
 import type { AuthenticationMethod } from '../transport/auth';
 import type { PushAuthConfig, PushAuthMode } from '../transport/pushAuth';
-import { subscriptionNameProblem } from '../transport/pubsub';
 
 export type Delivery = 'push' | 'pull' | 'poll';
 const DELIVERIES: Delivery[] = ['push', 'pull', 'poll'];

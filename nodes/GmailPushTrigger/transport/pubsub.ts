@@ -8,17 +8,6 @@
 import { PubSub, type ClientConfig, type Message, type Subscription } from '@google-cloud/pubsub';
 import { OAuth2Client } from 'google-auth-library';
 
-export const SUBSCRIPTION_NAME = /^projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/subscriptions\/[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}$/;
-
-export function subscriptionNameProblem(name: string): string | undefined {
-	if (!name.trim()) return 'Subscription Name is empty: enter projects/<project-id>/subscriptions/<subscription>';
-	if (SUBSCRIPTION_NAME.test(name.trim())) return undefined;
-	if (!name.startsWith('projects/')) {
-		return `Subscription Name "${name}" must be the full name projects/<project-id>/subscriptions/<subscription>, not only its short name`;
-	}
-	return `Subscription Name "${name}" is not of the form projects/<project-id>/subscriptions/<subscription>`;
-}
-
 export type PubSubAuth =
 	| { kind: 'serviceAccount'; clientEmail: string; privateKey: string }
 	| { kind: 'oAuth2'; clientId: string; clientSecret: string; refreshToken?: string; accessToken?: string };
