@@ -5,6 +5,7 @@
  * cursor. It owns the trigger's copy of the static data, which n8n saves when we emit.
  */
 import { advance, isAfter, rememberKeys } from '../core/cursor';
+import type { Logger } from '../core/logger';
 import { sameMailbox, type GmailNotification } from '../core/notification';
 import type { GmailLabel, GmailPort } from '../core/port';
 import { isStaleCursorError, syncFromCursor, type SyncOptions, type SyncOutcome, type SyncStats } from '../core/sync';
@@ -13,12 +14,7 @@ import { toItemJson, type ItemJson, type OutputMode } from '../core/output';
 import { watchRequest, watchStateFrom, watchVerdict, type WatchConfig, type WatchVerdict } from '../core/watch';
 import type { TriggerState } from './state';
 
-export interface EngineLogger {
-	debug(message: string, meta?: object): void;
-	info(message: string, meta?: object): void;
-	warn(message: string, meta?: object): void;
-	error(message: string, meta?: object): void;
-}
+export type EngineLogger = Logger;
 
 export interface EngineDeps {
 	port: GmailPort;

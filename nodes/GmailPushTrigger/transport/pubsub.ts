@@ -7,23 +7,19 @@
  */
 import { PubSub, type ClientConfig, type Message, type Subscription } from '@google-cloud/pubsub';
 import { OAuth2Client } from 'google-auth-library';
+import type { Logger } from '../core/logger';
 
 export type PubSubAuth =
 	| { kind: 'serviceAccount'; clientEmail: string; privateKey: string }
 	| { kind: 'oAuth2'; clientId: string; clientSecret: string; refreshToken?: string; accessToken?: string };
 
-export interface SubscriberLogger {
-	info(message: string, meta?: object): void;
-	warn(message: string, meta?: object): void;
-	error(message: string, meta?: object): void;
-}
 
 export interface SubscriberOptions {
 	subscriptionName: string;
 	auth: PubSubAuth;
 	/** Settles when the notification is handled: resolve → ack, reject → nack. */
 	onMessage: (data: Buffer, meta: { id: string; publishTime: string }) => Promise<void>;
-	logger: SubscriberLogger;
+	logger: Logger;
 	/** Notifications held at once; Gmail sends at most one per second per mailbox. */
 	maxMessages?: number;
 }
