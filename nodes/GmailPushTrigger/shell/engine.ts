@@ -46,6 +46,9 @@ export class MailboxEngine {
 	private lastSyncAt?: number;
 	private ticking = false;
 	private retired = false;
+	/** After a failed renewal: no new attempt before this (each watch call costs 100 units). */
+	private watchRetryAt = 0;
+	private watchFailures = 0;
 
 	constructor(private readonly deps: EngineDeps) {}
 
@@ -127,11 +130,17 @@ export class MailboxEngine {
 		if (this.ticking) return;
 		this.ticking = true;
 		try {
-			if (duties.watchKey !== undefined) {
+			if (duties.watchKey !== undefined && this.now() >= this.watchRetryAt) {
 				try {
 					await this.ensureWatch(duties.watchKey);
+					this.watchFailures = 0;
 				} catch (error) {
-					this.deps.logger.error(`Gmail Push Trigger: could not renew the Gmail watch: ${(error as Error).message}`);
+					// 5, 10, 20, 40, 60, 60 ... minutes: well inside the week a watch lives.
+					const waitMs = Math.min(60, 5 * 2 ** this.watchFailures++) * 60 * 1000;
+					this.watchRetryAt = this.now() + waitMs;
+					this.deps.logger.error(
+						`Gmail Push Trigger: could not renew the Gmail watch (next try in ${waitMs / 60000} min): ${(error as Error).message}`,
+					);
 				}
 			}
 			if (this.lastSyncAt === undefined || this.now() - this.lastSyncAt >= duties.syncAfterMs) {
