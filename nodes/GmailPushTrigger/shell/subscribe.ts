@@ -92,10 +92,14 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 	}
 
 	const unregister = config.delivery === 'push' ? registerEngine(key, engine) : () => undefined;
-	const duties = { ...(config.delivery !== 'poll' && { watchKey: key }), syncAfterMs: config.syncAfterMs };
+	const tickMs = Math.min(TICK_MS, config.syncAfterMs);
+	// The last sync usually ended a few ms after a tick, so "syncAfterMs since the last sync" is
+	// a few ms short at the tick it is meant for: sync at the tick nearest to it instead, or a
+	// 1-minute poll would run every 2 minutes.
+	const duties = { ...(config.delivery !== 'poll' && { watchKey: key }), syncAfterMs: config.syncAfterMs - tickMs / 2 };
 	const tick = () => void engine.tick(duties);
 	tick(); // emits mail that arrived while n8n was down, without waiting for a notification
-	const timer = setInterval(tick, Math.min(TICK_MS, config.syncAfterMs));
+	const timer = setInterval(tick, tickMs);
 	timer.unref?.();
 
 	return {
