@@ -1,0 +1,109 @@
+/**
+ * Set-up mistakes users make, in a real n8n (1.123 and 2.41): activation fails with a message
+ * that says what to fix, instead of a silent trigger. The fake Gmail answers users.watch the
+ * way Google does for each mistake.
+ */
+import { generateKeyPairSync } from 'crypto';
+import { readFileSync } from 'fs';
+import path from 'path';
+import { startFakeGoogle, type FakeGoogle } from '../support/fakeGoogle';
+import { selectedMajors, startSession, waitFor, type CredentialRef, type N8nSession, type WorkflowJson } from '../support/n8n';
+
+jest.setTimeout(120_000);
+
+const fixture = JSON.parse(readFileSync(path.join(__dirname, 'fixtures', 'push-workflow.json'), 'utf8')) as WorkflowJson;
+const TRIGGER = 'Gmail Push Trigger';
+const EMAIL = 'user@example.com';
+const SERVICE_ACCOUNT = 'gmail-push-e2e@test-project.iam.gserviceaccount.com';
+
+/** The fixture with other parameters, its own ids and webhook (one workflow per case). */
+function variant(n: number, parameters: Record<string, unknown>): WorkflowJson {
+	const copy = JSON.parse(JSON.stringify(fixture)) as WorkflowJson;
+	copy.name = `activation error ${n}`;
+	copy.nodes.forEach((node, i) => (node.id = `${String(node.id).slice(0, -4)}e${n}${i}0`.slice(-36)));
+	const trigger = copy.nodes.find((node) => node.name === TRIGGER)!;
+	trigger.webhookId = `0000000${n}-0000-4000-8000-00000000000${n}`;
+	Object.assign(trigger.parameters, parameters);
+	return copy;
+}
+
+describe.each(selectedMajors())('activation errors say what to fix, in n8n %i.x', (major) => {
+	let fake: FakeGoogle;
+	let session: N8nSession;
+	let credential: CredentialRef;
+	let n = 0;
+
+	beforeAll(async () => {
+		const { publicKey, privateKey } = generateKeyPairSync('rsa', {
+			modulusLength: 2048,
+			publicKeyEncoding: { type: 'spki', format: 'pem' },
+			privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+		});
+		fake = await startFakeGoogle({
+			emailAddress: EMAIL,
+			https: true,
+			httpsPort: 0,
+			expectedProject: 'test-project',
+			serviceAccount: { clientEmail: SERVICE_ACCOUNT, publicKey },
+		});
+		session = await startSession({ major, env: fake.childEnv() });
+		credential = await session.api.createCredential('Gmail Push service account', 'gmailPushServiceAccountApi', {
+			email: SERVICE_ACCOUNT,
+			privateKey,
+			delegatedEmail: EMAIL,
+		});
+	}, 240_000);
+
+	afterAll(async () => {
+		await session?.close();
+		await fake?.close();
+	});
+
+	afterEach(() => {
+		fake.faults.watchError = undefined;
+	});
+
+	/**
+	 * Activates a variant and waits until what n8n says about it (the API answer, or for 2.x,
+	 * whose publish answers before the trigger starts, the activation error in its log) matches.
+	 */
+	const activationMessage = async (parameters: Record<string, unknown>, expected: RegExp): Promise<string> => {
+		const id = await session.api.importWorkflow(variant(++n, parameters), [credential]);
+		const logStart = session.n8n.log.length;
+		const route = `/workflows/${id}/${major === 2 ? 'publish' : 'activate'}`;
+		const reply = await session.api.api('POST', route, major === 2 ? {} : undefined, [400, 500]);
+		if (major === 1) expect(reply.status).toBe(400);
+		const said = () => `${reply.status} ${reply.text} ${session.n8n.log.slice(logStart)}`;
+		await waitFor(`n8n to report ${expected}`, () => expected.test(said()), 30_000, 250).catch(() => undefined);
+		return said();
+	};
+
+	it('a topic Gmail may not publish to names the grant for gmail-api-push@system.gserviceaccount.com', async () => {
+		fake.faults.watchError = { status: 403, message: 'User not authorized to perform this action.' };
+		const message = await activationMessage({}, /gmail-api-push/);
+		expect(message).toMatch(/Grant gmail-api-push@system\.gserviceaccount\.com the Pub\/Sub Publisher role on projects\/test-project\/topics\/gmail-push/);
+		expect(message).toMatch(/roles\/pubsub\.publisher/);
+	});
+
+	it('a topic in another project than the credential\'s says so', async () => {
+		const message = await activationMessage({ topicName: 'projects/other-project/topics/gmail-push' }, /same Google Cloud project/);
+		expect(message).toMatch(/same Google Cloud project/);
+		expect(message).toMatch(/other-project/);
+	});
+
+	it('a short topic name asks for the full name, without calling Gmail', async () => {
+		const watches = fake.count('users.watch');
+		const message = await activationMessage({ topicName: 'gmail-push' }, /must be the full name/);
+		expect(message).toMatch(/must be the full name projects\/<project-id>\/topics\/<topic>/);
+		expect(fake.count('users.watch')).toBe(watches);
+	});
+
+	it('OIDC push authentication without the service account email is refused at activation', async () => {
+		const watches = fake.count('users.watch');
+		const expected = /Push Service Account Email is required|required parameters: pushServiceAccountEmail/;
+		const message = await activationMessage({ pushAuthentication: 'oidc', pushSecret: '' }, expected);
+		// 1.x gets the node's own message; 2.x refuses the publish itself for the empty required field.
+		expect(message).toMatch(expected);
+		expect(fake.count('users.watch')).toBe(watches);
+	});
+});
