@@ -1,0 +1,205 @@
+/**
+ * Shared set-up of the pull, poll, restart and manual-test e2e suites: the fake Google over HTTPS
+ * on a free port (FAKE_GOOGLE_PORT in n8n's preload; 127.0.0.1:443 is shared), a real n8n with
+ * the packed package, a service-account credential with a real RSA key, and workflows built for
+ * one delivery each (Gmail Push Trigger → No Operation).
+ */
+import { generateKeyPairSync, randomUUID } from 'crypto';
+import { startFakeGoogle, type FakeGoogle, type StoredMessage } from '../support/fakeGoogle';
+import {
+	http,
+	itemsOf,
+	sleep,
+	startSession,
+	staticDataFromDb,
+	waitFor,
+	type CredentialRef,
+	type ExecutionSummary,
+	type N8nMajor,
+	type N8nSession,
+	type WorkflowJson,
+} from '../support/n8n';
+
+export const TRIGGER = 'Gmail Push Trigger';
+export const EMAIL = 'user@example.com';
+export const PROJECT = 'test-project';
+export const SERVICE_ACCOUNT = 'gmail-push-e2e@test-project.iam.gserviceaccount.com';
+export const NODE_TYPE = 'n8n-nodes-gmail-push.gmailPushTrigger';
+/** Time given to n8n to (not) start an execution before asserting what happened. */
+export const SETTLE_MS = 1500;
+
+export type Delivery = 'push' | 'pull' | 'poll';
+
+export interface WorkflowSpec {
+	name: string;
+	delivery: Delivery;
+	topicName?: string;
+	subscriptionName?: string;
+	pollIntervalMinutes?: number;
+	/** Extra trigger parameters (they win over the defaults). */
+	parameters?: Record<string, unknown>;
+}
+
+/** Gmail Push Trigger (service account, INBOX, messageAdded, simplified) → No Operation. */
+export function triggerWorkflow(spec: WorkflowSpec): WorkflowJson & { webhookId: string } {
+	const webhookId = randomUUID();
+	const parameters: Record<string, unknown> = {
+		authentication: 'serviceAccount',
+		delivery: spec.delivery,
+		labelIds: ['INBOX'],
+		labelFilterBehavior: 'include',
+		events: ['messageAdded'],
+		output: 'simplified',
+		...(spec.delivery !== 'poll' && { topicName: spec.topicName ?? `projects/${PROJECT}/topics/gmail-push` }),
+		...(spec.delivery === 'pull' && { subscriptionName: spec.subscriptionName }),
+		...(spec.delivery === 'poll' && { pollIntervalMinutes: spec.pollIntervalMinutes ?? 1 }),
+		...(spec.delivery === 'push' && { pushAuthentication: 'none' }),
+		...spec.parameters,
+	};
+	return {
+		webhookId,
+		name: spec.name,
+		nodes: [
+			{
+				id: randomUUID(),
+				name: TRIGGER,
+				type: NODE_TYPE,
+				typeVersion: 1,
+				position: [0, 0],
+				webhookId,
+				parameters,
+				credentials: { gmailPushServiceAccountApi: { id: 'REPLACED-BY-THE-TEST', name: 'Gmail Push service account' } },
+			},
+			{ id: randomUUID(), name: 'No Operation, do nothing', type: 'n8n-nodes-base.noOp', typeVersion: 1, position: [240, 0], parameters: {} },
+		],
+		connections: { [TRIGGER]: { main: [[{ node: 'No Operation, do nothing', type: 'main', index: 0 }]] } },
+		settings: { executionOrder: 'v1' },
+	};
+}
+
+/** What n8n logs once a trigger() of the workflow has returned (1.x and 2.x say it differently). */
+export function triggerStartedLog(major: N8nMajor, workflowName: string): RegExp {
+	const name = workflowName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+	return major === 1 ? new RegExp(`Added triggers and pollers for workflow "${name}"`) : new RegExp(`Activated trigger node "${TRIGGER}"`);
+}
+
+export interface TriggerStateInDb {
+	cursor?: string;
+	emailAddress?: string;
+	watch?: { historyId: string; expiration: number; renewedAt: number; topicName: string };
+	recent?: string[];
+	lastEmittedAt?: number;
+}
+
+export interface E2eContext {
+	major: N8nMajor;
+	fake: FakeGoogle;
+	session: N8nSession;
+	credential: CredentialRef;
+	/** Every trigger item of the workflow so far, with the executions they came in. */
+	triggerItems(workflowId: string): Promise<{ executions: ExecutionSummary[]; items: Array<Record<string, unknown>> }>;
+	/** Waits until the workflow's trigger has emitted `count` items in total, then lets stragglers arrive. */
+	waitForItems(workflowId: string, count: number, timeoutMs?: number): Promise<{ executions: ExecutionSummary[]; items: Array<Record<string, unknown>> }>;
+	deliver(subject: string): StoredMessage;
+	/** The node's static data as n8n stored it in its DB. */
+	stateInDb(workflowId: string): Promise<TriggerStateInDb>;
+	/** Runs a step; on failure appends the n8n log tail to the error. */
+	step(fn: () => Promise<void>): Promise<void>;
+	close(): Promise<void>;
+}
+
+/** Fake Google (fresh mailbox) + n8n of that major with the package + the credential. */
+export async function startE2e(major: N8nMajor, env: Record<string, string> = {}): Promise<E2eContext> {
+	const { publicKey, privateKey } = generateKeyPairSync('rsa', {
+		modulusLength: 2048,
+		publicKeyEncoding: { type: 'spki', format: 'pem' },
+		privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+	});
+	const fake = await startFakeGoogle({
+		emailAddress: EMAIL,
+		expectedProject: PROJECT,
+		serviceAccount: { clientEmail: SERVICE_ACCOUNT, publicKey },
+		https: true,
+		httpsPort: 0,
+	});
+	let session: N8nSession;
+	try {
+		session = await startSession({ major, env: { ...fake.childEnv(), ...env } });
+	} catch (error) {
+		await fake.close();
+		throw error;
+	}
+	const credential = await session.api.createCredential('Gmail Push service account', 'gmailPushServiceAccountApi', {
+		email: SERVICE_ACCOUNT,
+		privateKey,
+		delegatedEmail: EMAIL,
+	});
+	const triggerItems = async (workflowId: string) => {
+		const executions = await session.api.executions(workflowId);
+		return { executions, items: executions.flatMap((e) => itemsOf(e, TRIGGER)) };
+	};
+	return {
+		major,
+		fake,
+		session,
+		credential,
+		triggerItems,
+		async waitForItems(workflowId, count, timeoutMs = 30_000) {
+			await waitFor(`${count} trigger item(s) of workflow ${workflowId}`, async () => ((await triggerItems(workflowId)).items.length >= count ? true : undefined), timeoutMs, 250);
+			await sleep(SETTLE_MS);
+			return await triggerItems(workflowId);
+		},
+		deliver: (subject) => fake.mailbox.deliver({ from: 'Alice <alice@example.org>', to: EMAIL, subject, text: `Body of ${subject}` }),
+		async stateInDb(workflowId) {
+			return ((await staticDataFromDb(session.userFolder, workflowId))[`node:${TRIGGER}`] ?? {}) as TriggerStateInDb;
+		},
+		async step(fn) {
+			try {
+				await fn();
+			} catch (error) {
+				const e = error as Error;
+				e.message += `\n--- n8n ${major}.x log tail (${session.n8n.logFile}) ---\n${session.n8n.tail(60)}`;
+				throw e;
+			}
+		},
+		async close() {
+			await session.close();
+			await fake.close();
+		},
+	};
+}
+
+/** Activates (1.x) / publishes (2.x) and waits until n8n says the trigger runs. */
+export async function activateAndWait(ctx: E2eContext, workflowId: string, workflowName: string, timeoutMs = 30_000): Promise<void> {
+	const from = ctx.session.n8n.logOffset();
+	const reply = await ctx.session.api.activate(workflowId);
+	if (reply.status !== 200) throw new Error(`activation of ${workflowName}: ${reply.status} ${reply.text.slice(0, 500)}`);
+	await ctx.session.n8n.waitForLog(triggerStartedLog(ctx.major, workflowName), timeoutMs, from);
+}
+
+/** POST to a Production URL like a Pub/Sub push subscription (no authentication: pushAuthentication 'none'). */
+export async function pushNotification(ctx: E2eContext, webhookId: string, historyId: string, messageId = randomUUID()): Promise<number> {
+	const body = {
+		message: {
+			data: Buffer.from(ctx.fake.mailbox.notificationData(historyId)).toString('base64'),
+			messageId,
+			publishTime: new Date().toISOString(),
+		},
+		subscription: `projects/${PROJECT}/subscriptions/push`,
+	};
+	const reply = await http(ctx.session.n8n.webhookUrl(`${webhookId}/webhook`), { method: 'POST', json: body });
+	return reply.status;
+}
+
+/** Like Pub/Sub: redeliver on 503/429 (the trigger is not up yet) until another answer. */
+export async function pushUntilAccepted(ctx: E2eContext, webhookId: string, historyId: string): Promise<number> {
+	return await waitFor(
+		`an answer other than 503 to the push of historyId ${historyId}`,
+		async () => {
+			const status = await pushNotification(ctx, webhookId, historyId);
+			return status === 503 || status === 429 ? undefined : status;
+		},
+		30_000,
+		500,
+	);
+}

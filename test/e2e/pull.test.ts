@@ -1,0 +1,174 @@
+/**
+ * Pull delivery end to end, in a real n8n (1.123 and 2.41; E2E_N8N_VERSIONS=1,2) against Google's
+ * real Pub/Sub emulator (PUBSUB_EMULATOR_HOST in n8n's env) and the fake Gmail. Gmail's side is
+ * played by the fake: every change its watch covers is published to the emulator topic, as Gmail
+ * does; the node's StreamingPull subscriber reads the pull subscription.
+ *
+ * Activation watches once; each email is emitted exactly once; a Gmail failure that outlasts the
+ * node's retry budget nacks the message, the emulator redelivers it and the email is emitted
+ * then (once); deactivation stops the watch; a wrong subscription fails activation by name.
+ */
+import { findPubSubEmulator, startPubSubEmulator, type PubSubEmulator } from '../support/pubsubEmulator';
+import { selectedMajors, sleep, waitFor } from '../support/n8n';
+import { PROJECT, SETTLE_MS, activateAndWait, startE2e, triggerWorkflow, type E2eContext } from './deliveryHarness';
+
+jest.setTimeout(120_000);
+
+const emulatorBin = findPubSubEmulator();
+const describeIfEmulator = emulatorBin ? describe : describe.skip;
+let emulator: PubSubEmulator;
+
+beforeAll(async () => {
+	if (emulatorBin) emulator = await startPubSubEmulator({ bin: emulatorBin });
+}, 90_000);
+
+afterAll(async () => {
+	await emulator?.stop();
+});
+
+describeIfEmulator.each(selectedMajors())('Gmail Push Trigger, pull delivery, in n8n %i.x', (major) => {
+	const topic = `projects/${PROJECT}/topics/gmail-pull-v${major}`;
+	const subscription = `projects/${PROJECT}/subscriptions/n8n-pull-v${major}`;
+	const workflow = triggerWorkflow({ name: `Gmail pull e2e v${major}`, delivery: 'pull', topicName: topic, subscriptionName: subscription });
+	let ctx: E2eContext;
+	let workflowId: string;
+	/** historyIds Gmail (the fake) published to the topic. */
+	const published: string[] = [];
+	const publishing: Array<Promise<unknown>> = [];
+	/** Message ids delivered to the INBOX while the workflow was active. */
+	const delivered: string[] = [];
+
+	beforeAll(async () => {
+		await emulator.createTopic(topic);
+		await emulator.createPullSubscription(topic, subscription, 10);
+		ctx = await startE2e(major, { PUBSUB_EMULATOR_HOST: emulator.host });
+		// Gmail's side: each change its watch covers is published to the topic.
+		ctx.fake.mailbox.subscribe((change) => {
+			if (!change.notifies) return;
+			published.push(change.historyId);
+			publishing.push(emulator.publish(topic, change.notificationData));
+		});
+		workflowId = await ctx.session.api.importWorkflow(workflow, [ctx.credential]);
+	}, 240_000);
+
+	afterAll(async () => {
+		await Promise.allSettled(publishing);
+		await ctx?.close();
+	});
+
+	const deliver = (subject: string) => {
+		const message = ctx.deliver(subject);
+		delivered.push(message.id);
+		return message;
+	};
+
+	it('activation watches the mailbox once, on the topic, and starts emitting nothing', async () => {
+		await ctx.step(async () => {
+			await activateAndWait(ctx, workflowId, workflow.name);
+			await sleep(SETTLE_MS);
+			expect(ctx.fake.count('users.watch')).toBe(1);
+			expect(ctx.fake.mailbox.watch).toMatchObject({ topicName: topic, labelIds: ['INBOX'], labelFilterBehavior: 'INCLUDE' });
+			expect(ctx.fake.count('users.stop')).toBe(0);
+			expect((await ctx.session.api.getWorkflow(workflowId)).active).toBe(true);
+			expect(await ctx.session.api.executions(workflowId)).toEqual([]);
+		});
+	});
+
+	it('emails published through Pub/Sub are each emitted exactly once', async () => {
+		await ctx.step(async () => {
+			const mails = [deliver('pull one'), deliver('pull two'), deliver('pull three')];
+			expect(published).toHaveLength(3);
+			const { executions, items } = await ctx.waitForItems(workflowId, 3);
+			expect(items.map((i) => i.id).sort()).toEqual(mails.map((m) => m.id).sort());
+			expect(items.map((i) => i.Subject).sort()).toEqual(['pull one', 'pull three', 'pull two']);
+			expect(executions.every((e) => e.status === 'success' && e.mode === 'trigger')).toBe(true);
+			// Three notifications, but the first sync may cover the others: no more Gmail work than needed.
+			expect(ctx.fake.count('messages.get')).toBe(3);
+			// Everything was acknowledged: nothing is left for a second reader of the subscription.
+			await sleep(SETTLE_MS);
+			expect(await emulator.pull(subscription)).toEqual([]);
+		});
+	});
+
+	it('a Gmail failure beyond the retry budget nacks the message; the redelivery emits the email once', async () => {
+		await ctx.step(async () => {
+			const { items: before } = await ctx.triggerItems(workflowId);
+			const publishedBefore = published.length;
+			const historyCalls = ctx.fake.count('history.list');
+			// The node retries a 503 for ~7 s (5 to 7 attempts): 8 failures exhaust one delivery's budget.
+			ctx.fake.faults.failNext('history.list', 503, 8);
+			const started = Date.now();
+			const mail = deliver('after a Gmail outage');
+			// Only Pub/Sub's redelivery can bring it now: the safety net waits an hour.
+			const { items, executions } = await ctx.waitForItems(workflowId, before.length + 1, 60_000);
+			const elapsed = Date.now() - started;
+			expect(items.slice(before.length).map((i) => i.id)).toEqual([mail.id]);
+			expect(published.length - publishedBefore).toBe(1); // one notification, delivered more than once
+			const failures = ctx.fake.faults.injected.filter((f) => f.method === 'history.list');
+			expect(failures).toHaveLength(8);
+			expect(ctx.fake.count('history.list') - historyCalls).toBeGreaterThanOrEqual(9);
+			// The first delivery gave up after its budget, then the redelivered one succeeded.
+			expect(failures[failures.length - 1].at - failures[0].at).toBeGreaterThan(3000);
+			expect(elapsed).toBeGreaterThan(5000);
+			expect(executions.every((e) => e.status === 'success')).toBe(true);
+			await sleep(SETTLE_MS);
+			expect(await emulator.pull(subscription)).toEqual([]);
+			expect((await ctx.triggerItems(workflowId)).items.filter((i) => i.id === mail.id)).toHaveLength(1);
+		});
+	});
+
+	it('deactivation stops the watch once and stops reading the subscription', async () => {
+		await ctx.step(async () => {
+			const { items: before } = await ctx.triggerItems(workflowId);
+			const reply = await ctx.session.api.deactivate(workflowId);
+			expect(reply.status).toBe(200);
+			await waitFor('users.stop', () => ctx.fake.count('users.stop') >= 1, 30_000);
+			await sleep(SETTLE_MS);
+			expect(ctx.fake.count('users.stop')).toBe(1);
+			expect(ctx.fake.mailbox.watch).toBeUndefined();
+			expect(ctx.fake.count('users.watch')).toBe(1);
+			// Gmail would not publish without a watch; a stray message stays in the subscription.
+			await emulator.publish(topic, ctx.fake.mailbox.notificationData());
+			await sleep(SETTLE_MS);
+			expect((await ctx.triggerItems(workflowId)).items).toHaveLength(before.length);
+			const left = await emulator.pull(subscription);
+			expect(left).toHaveLength(1);
+			await emulator.acknowledge(subscription, left.map((m) => m.ackId));
+			expect(new Set(delivered).size).toBe(before.length);
+		});
+	});
+
+	it('a subscription that does not exist fails activation with a message naming it', async () => {
+		await ctx.step(async () => {
+			const missing = `projects/${PROJECT}/subscriptions/no-such-subscription-v${major}`;
+			const wrong = triggerWorkflow({ name: `Gmail pull wrong subscription v${major}`, delivery: 'pull', topicName: topic, subscriptionName: missing });
+			const id = await ctx.session.api.importWorkflow(wrong, [ctx.credential]);
+			const route = `/workflows/${id}/${major === 2 ? 'publish' : 'activate'}`;
+			const reply = await ctx.session.api.api('POST', route, major === 2 ? {} : undefined, [400]);
+			let message: string;
+			if (major === 1) {
+				// 1.x activates while answering: the error is the answer.
+				expect(reply.status).toBe(400);
+				message = reply.text;
+				expect((await ctx.session.api.getWorkflow(id)).active).toBe(false);
+			} else {
+				// 2.x publishes at once and activates in the background (3 attempts); the editor then
+				// shows the trigger's error from the publication status, which is what we read here.
+				expect(reply.status).toBe(200);
+				const status = await waitFor(
+					'a settled publication status',
+					async () => {
+						const s = await ctx.session.api.rest<{ status: string; triggers: Array<{ status: string; errorMessage: string | null }> }>('GET', `/rest/workflows/${id}/publication-status`);
+						return s.status === 'in_progress' || s.status === 'not_published' ? undefined : s;
+					},
+					60_000,
+					500,
+				);
+				expect(status.status).toBe('failed');
+				message = status.triggers.map((t) => t.errorMessage ?? '').join('\n');
+			}
+			expect(message).toContain(`The subscription ${missing} does not exist`);
+			expect(message).toContain('gcloud pubsub subscriptions create no-such-subscription');
+		});
+	});
+});
