@@ -1,0 +1,149 @@
+/**
+ * Restarts, in a real n8n (1.123 and 2.41; E2E_N8N_VERSIONS=1,2) with a push workflow against
+ * the fake Gmail: mail that arrives while n8n is stopped is emitted once when it starts again
+ * with the same user folder (the trigger syncs at start, no notification needed), and a late
+ * duplicate notification emits nothing.
+ *
+ * And the single-writer rule: only the trigger's engine writes the cursor and the dedupe record
+ * (the webhook hands notifications to it). Whatever path emitted (webhook → engine, the start-up
+ * sync after a restart), the node's static data in n8n's DB only ever moves forward: every
+ * cursor read is ≥ every cursor read before it, and `recent` keeps every emitted id.
+ */
+import { selectedMajors, sleep, waitFor } from '../support/n8n';
+import type { StoredMessage } from '../support/fakeGoogle';
+import {
+	SETTLE_MS,
+	activateAndWait,
+	pushNotification,
+	pushUntilAccepted,
+	startE2e,
+	triggerStartedLog,
+	triggerWorkflow,
+	type E2eContext,
+	type TriggerStateInDb,
+} from './deliveryHarness';
+
+jest.setTimeout(120_000);
+
+describe.each(selectedMajors())('Gmail Push Trigger across an n8n restart, in n8n %i.x', (major) => {
+	const workflow = triggerWorkflow({ name: `Gmail restart e2e v${major}`, delivery: 'push' });
+	const webhookPath = `${workflow.webhookId}/webhook`;
+	let ctx: E2eContext;
+	let workflowId: string;
+	/** Every email emitted so far, in order. */
+	const emitted: StoredMessage[] = [];
+	/** Every cursor read from the DB, in order. */
+	const cursors: bigint[] = [];
+
+	beforeAll(async () => {
+		ctx = await startE2e(major);
+		workflowId = await ctx.session.api.importWorkflow(workflow, [ctx.credential]);
+	}, 240_000);
+
+	afterAll(async () => {
+		await ctx?.close();
+	});
+
+	/**
+	 * The node's state in the DB once it holds `cursor` (n8n saves it right after the emit);
+	 * checks it never went back: cursor ≥ every earlier read, every emitted id still in `recent`.
+	 */
+	const readState = async (cursor: string): Promise<TriggerStateInDb> => {
+		const state = await waitFor(
+			`the cursor ${cursor} in the DB`,
+			async () => {
+				const s = await ctx.stateInDb(workflowId);
+				return s.cursor !== undefined && BigInt(s.cursor) >= BigInt(cursor) ? s : undefined;
+			},
+			15_000,
+			250,
+		);
+		const value = BigInt(state.cursor!);
+		for (const earlier of cursors) expect(value).toBeGreaterThanOrEqual(earlier);
+		cursors.push(value);
+		expect(state.recent ?? []).toEqual(expect.arrayContaining(emitted.map((m) => `added:${m.id}`)));
+		expect(state.emailAddress).toBe(ctx.fake.mailbox.emailAddress);
+		return state;
+	};
+
+	/** Delivers, pushes the notification to the Production URL, waits for the items. */
+	const deliverAndPush = async (subjects: string[]) => {
+		const { items: before } = await ctx.triggerItems(workflowId);
+		const mails = subjects.map((s) => ctx.deliver(s));
+		expect(await pushUntilAccepted(ctx, workflow.webhookId, ctx.fake.mailbox.historyId)).toBe(200);
+		const { items, executions } = await ctx.waitForItems(workflowId, before.length + mails.length);
+		expect(items.slice(before.length).map((i) => i.id)).toEqual(mails.map((m) => m.id));
+		expect(executions.every((e) => e.mode === 'trigger' && e.status === 'success')).toBe(true);
+		emitted.push(...mails);
+		return mails;
+	};
+
+	it('notifications through the webhook are emitted by the engine; the DB cursor only moves forward', async () => {
+		await ctx.step(async () => {
+			await activateAndWait(ctx, workflowId, workflow.name);
+			await ctx.session.api.waitForWebhookRegistered(webhookPath);
+			const activated = await readState(ctx.fake.mailbox.historyId);
+			expect(activated.watch).toBeDefined();
+
+			await deliverAndPush(['first', 'second']);
+			await readState(ctx.fake.mailbox.historyId);
+			await deliverAndPush(['third']);
+			await readState(ctx.fake.mailbox.historyId);
+			expect(cursors[cursors.length - 1]).toBe(BigInt(ctx.fake.mailbox.historyId));
+		});
+	});
+
+	it('5 emails that arrive while n8n is stopped are emitted exactly once at start, without a notification', async () => {
+		await ctx.step(async () => {
+			const { items: before } = await ctx.triggerItems(workflowId);
+			const watches = ctx.fake.count('users.watch');
+			await ctx.session.n8n.stop();
+			const missed = ['down 1', 'down 2', 'down 3', 'down 4', 'down 5'].map((s) => ctx.deliver(s));
+			const from = ctx.session.n8n.logOffset();
+			await ctx.session.n8n.start();
+			await ctx.session.n8n.waitForLog(triggerStartedLog(major, workflow.name), 60_000, from);
+
+			const { items, executions } = await ctx.waitForItems(workflowId, before.length + 5);
+			expect(items.slice(before.length).map((i) => i.id)).toEqual(missed.map((m) => m.id));
+			expect(executions.slice(-1)[0]).toMatchObject({ mode: 'trigger', status: 'success' });
+			emitted.push(...missed);
+			// No email twice, over everything emitted so far.
+			const ids = items.map((i) => i.id);
+			expect(new Set(ids).size).toBe(ids.length);
+			expect(ids).toEqual(emitted.map((m) => m.id));
+			// The watch was still fresh: the restart did not renew it.
+			expect(ctx.fake.count('users.watch')).toBe(watches);
+			await readState(ctx.fake.mailbox.historyId);
+		});
+	});
+
+	it('after the restart, a late duplicate notification emits nothing and the DB state stays put', async () => {
+		await ctx.step(async () => {
+			await ctx.session.api.waitForWebhookRegistered(webhookPath);
+			const executions = (await ctx.session.api.executions(workflowId)).length;
+			const gmailCalls = ctx.fake.calls.length;
+			const stored = await ctx.stateInDb(workflowId);
+			// The newest notification again (as Pub/Sub may redeliver it), and an older one.
+			expect(await pushUntilAccepted(ctx, workflow.webhookId, ctx.fake.mailbox.historyId)).toBe(200);
+			expect(await pushNotification(ctx, workflow.webhookId, String(cursors[1]))).toBe(200);
+			await sleep(SETTLE_MS);
+			expect((await ctx.session.api.executions(workflowId)).length).toBe(executions);
+			expect(ctx.fake.calls.length).toBe(gmailCalls); // covered by the cursor: no Gmail call
+			expect(await ctx.stateInDb(workflowId)).toEqual(stored);
+		});
+	});
+
+	it('the webhook → engine path after the restart moves the same cursor on; nothing was rolled back', async () => {
+		await ctx.step(async () => {
+			await deliverAndPush(['after the restart']);
+			const state = await readState(ctx.fake.mailbox.historyId);
+			expect(state.cursor).toBe(ctx.fake.mailbox.historyId);
+			expect(state.recent).toEqual(expect.arrayContaining(emitted.map((m) => `added:${m.id}`)));
+			expect(emitted).toHaveLength(9);
+			const ids = (await ctx.triggerItems(workflowId)).items.map((i) => i.id);
+			expect(ids).toEqual(emitted.map((m) => m.id));
+			// Strictly forward whenever something was emitted.
+			expect(cursors[cursors.length - 1]).toBeGreaterThan(cursors[0]);
+		});
+	});
+});
