@@ -16,6 +16,16 @@ function isManual(context: IHookFunctions): boolean {
 	return context.getMode() === 'manual';
 }
 
+/**
+ * After a test run n8n removes the editor's test webhook with delete() in mode 'internal', as it
+ * does on a real deactivation: only the URL (n8n's test endpoint) tells the two apart. Treating
+ * it as a deactivation would stop the live watch and retire the running trigger's engine.
+ */
+function isTestWebhook(context: IHookFunctions): boolean {
+	const testEndpoint = (process.env.N8N_ENDPOINT_WEBHOOK_TEST ?? 'webhook-test').replace(/^\/+|\/+$/g, '');
+	return (context.getNodeWebhookUrl('default') ?? '').includes(`/${testEndpoint}/`);
+}
+
 /** False when the watch is missing, for another topic or labels, or a day old: create renews it. */
 export async function checkExists(this: IHookFunctions): Promise<boolean> {
 	if (isManual(this)) return false; // so that create() runs and fetches a sample
@@ -43,7 +53,7 @@ export async function create(this: IHookFunctions): Promise<boolean> {
 }
 
 export async function remove(this: IHookFunctions): Promise<boolean> {
-	if (isManual(this)) return true;
+	if (isManual(this) || isTestWebhook(this)) return true;
 	const staticData = this.getWorkflowStaticData('node');
 	try {
 		const config = readConfig(this);
