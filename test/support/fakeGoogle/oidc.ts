@@ -49,7 +49,8 @@ export interface OidcClaims {
 	iss?: string;
 	aud?: string | string[];
 	email?: string;
-	email_verified?: boolean | string;
+	/** A boolean from Google; anything else for forged tokens. */
+	email_verified?: unknown;
 	/** Epoch seconds. */
 	iat?: number;
 	exp?: number;
