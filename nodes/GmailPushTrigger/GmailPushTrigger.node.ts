@@ -46,6 +46,7 @@ export class GmailPushTrigger implements INodeType {
 				// Only push delivery listens: pull and poll register no webhook, so testing the
 				// node in the editor runs trigger() at once instead of waiting for a test call.
 				httpMethod: '={{ ["pull", "poll"].includes($parameter["delivery"]) ? "" : "POST" }}',
+				ndvHideUrl: '={{ ["pull", "poll"].includes($parameter["delivery"]) }}',
 				responseMode: 'onReceived',
 				path: 'webhook',
 			},

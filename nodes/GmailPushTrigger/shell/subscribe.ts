@@ -87,6 +87,9 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 		try {
 			await subscriber.start();
 		} catch (error) {
+			// Activation fails and n8n will not call closeFunction: stop the watch we just made,
+			// as closeFunction would, so retries do not leave watches (100 units each) behind.
+			await port.stop().catch(() => undefined);
 			throw new NodeOperationError(this.getNode(), (error as Error).message);
 		}
 	}
