@@ -1,0 +1,272 @@
+/**
+ * Latency benchmark (not a test): how long from a new email to its item in an n8n execution,
+ * and what it costs in Gmail calls and quota, per delivery.
+ *
+ *   npm run bench                         # push, pull (if the Pub/Sub emulator is installed), poll
+ *   BENCH_SKIP_POLL=1 npm run bench       # without the poll phase (it takes ~5 minutes)
+ *   BENCH_EMAILS=50 BENCH_POLL_EMAILS=20 BENCH_N8N_MAJOR=1 npm run bench
+ *
+ * A real n8n (1.123 by default) with the packed package, Google replaced by the fake Google over
+ * HTTPS on a free port (n8n's preload redirects Google's 443 there), a service-account credential.
+ * - push: Push Authentication none; per email: deliver, POST Gmail's notification to the
+ *   Production URL as Pub/Sub would (the test plays Pub/Sub), poll n8n's API until an execution
+ *   holds the item. One email at a time.
+ * - pull: the Pub/Sub emulator (PUBSUB_EMULATOR_HOST in n8n's env); the fake publishes each
+ *   notification to the topic, the node's StreamingPull subscriber receives it. One at a time.
+ * - poll: every minute; emails arrive at random moments over a few poll intervals (waiting one
+ *   by one would take 30 s per email); each email's latency is its wait for the next poll.
+ * The figures come from a fake Gmail on loopback: they measure n8n and the node, not Google.
+ */
+import { randomUUID } from 'crypto';
+import { seededRandom } from '../test/support/fakeGoogle/random';
+import { http, itemsOf, requireFromN8n, sleep, type ExecutionData, type ExecutionSummary, type N8nMajor } from '../test/support/n8n';
+import { findPubSubEmulator, startPubSubEmulator, type PubSubEmulator } from '../test/support/pubsubEmulator';
+import { PROJECT, TRIGGER, pushWorkflow } from '../test/e2e/helpers/pushRig';
+import { startChaosRig, type ChaosRig } from '../test/e2e/chaos/rig';
+
+const EMAILS = Number(process.env.BENCH_EMAILS ?? 50);
+const POLL_EMAILS = Number(process.env.BENCH_POLL_EMAILS ?? 20);
+const POLL_INTERVALS = Number(process.env.BENCH_POLL_INTERVALS ?? 4);
+const MAJOR = Number(process.env.BENCH_N8N_MAJOR ?? 1) as N8nMajor;
+const SKIP_POLL = process.env.BENCH_SKIP_POLL === '1';
+const SKIP_PULL = process.env.BENCH_SKIP_PULL === '1';
+const SEED = Number(process.env.BENCH_SEED ?? 7);
+
+interface PhaseResult {
+	delivery: string;
+	emails: number;
+	/** Email → item visible in an execution, ms. */
+	latencies: number[];
+	/** push only: email → Pub/Sub's POST answered 200 (the node has emitted), ms. */
+	acks?: number[];
+	gmailCalls: number;
+	quota: number;
+	seconds: number;
+	note?: string;
+}
+
+function percentile(values: number[], p: number): number {
+	const sorted = [...values].sort((a, b) => a - b);
+	if (sorted.length === 0) return NaN;
+	return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+const mean = (values: number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
+
+function fmt(ms: number): string {
+	if (!Number.isFinite(ms)) return '-';
+	return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** Items of the workflow's newest executions (the public API lists newest first). */
+async function newestItemIds(rig: ChaosRig, workflowId: string, limit = 5): Promise<Set<string>> {
+	const query = new URLSearchParams({ workflowId, includeData: 'true', limit: String(limit) });
+	const reply = await rig.session.api.api<{ data: ExecutionSummary[] }>('GET', `/executions?${query.toString()}`);
+	const flatted = requireFromN8n<{ parse(text: string): unknown }>(MAJOR, 'flatted');
+	const ids = new Set<string>();
+	for (const execution of reply.json.data) {
+		const data = typeof execution.data === 'string' ? (flatted.parse(execution.data) as ExecutionData) : execution.data;
+		for (const item of itemsOf({ ...execution, data }, TRIGGER)) ids.add(String(item.id));
+	}
+	return ids;
+}
+
+/** Waits until an execution of the workflow holds `messageId`; returns when it was first seen. */
+async function waitVisible(rig: ChaosRig, workflowId: string, messageId: string, timeoutMs: number, everyMs: number): Promise<number> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const ids = await newestItemIds(rig, workflowId);
+		if (ids.has(messageId)) return Date.now();
+		if (Date.now() > deadline) throw new Error(`email ${messageId} not emitted within ${timeoutMs} ms`);
+		await sleep(everyMs);
+	}
+}
+
+function gmailUsage(rig: ChaosRig, since: number): { calls: number; quota: number } {
+	const calls = rig.fake.calls.filter((c) => c.at >= since && c.method !== 'token' && !c.method.startsWith('oidc.')).length;
+	return { calls, quota: rig.fake.quotaUnits({ since }) };
+}
+
+function deliver(rig: ChaosRig, label: string): string {
+	return rig.fake.mailbox.deliver({ from: 'Bench <bench@example.org>', subject: `bench ${label}`, text: `Body of ${label}` }).id;
+}
+
+async function deactivate(rig: ChaosRig, workflowId: string): Promise<void> {
+	const reply = await rig.session.api.deactivate(workflowId);
+	if (reply.status !== 200) throw new Error(`deactivation: ${reply.status}`);
+	await sleep(1000);
+}
+
+async function benchPush(rig: ChaosRig): Promise<PhaseResult> {
+	const workflow = pushWorkflow('bench push', { pushAuthentication: 'none', pushSecret: undefined });
+	const { id, webhookPath } = await rig.deploy(workflow);
+	const url = rig.session.n8n.webhookUrl(webhookPath!);
+	const post = async (historyId: string) => {
+		const now = new Date().toISOString();
+		const messageId = randomUUID();
+		return await http(url, {
+			method: 'POST',
+			json: {
+				message: { data: Buffer.from(rig.fake.mailbox.notificationData(historyId)).toString('base64'), messageId, message_id: messageId, publishTime: now, publish_time: now },
+				subscription: `projects/${PROJECT}/subscriptions/gmail-push-n8n`,
+			},
+		});
+	};
+	// One warm-up email (first execution, label cache), not measured.
+	deliver(rig, 'push warm-up');
+	await post(rig.fake.mailbox.historyId);
+	await sleep(2000);
+
+	const since = Date.now();
+	const latencies: number[] = [];
+	const acks: number[] = [];
+	for (let i = 1; i <= EMAILS; i++) {
+		const t0 = Date.now();
+		const messageId = deliver(rig, `push ${i}`);
+		let reply = await post(rig.fake.mailbox.historyId);
+		while (reply.status !== 200) {
+			// Pub/Sub would redeliver a non-2xx answer.
+			await sleep(100);
+			reply = await post(rig.fake.mailbox.historyId);
+		}
+		acks.push(Date.now() - t0);
+		latencies.push((await waitVisible(rig, id, messageId, 60_000, 20)) - t0);
+		await sleep(300);
+	}
+	const usage = gmailUsage(rig, since);
+	await deactivate(rig, id);
+	return { delivery: 'push', emails: EMAILS, latencies, acks, gmailCalls: usage.calls, quota: usage.quota, seconds: (Date.now() - since) / 1000 };
+}
+
+async function benchPull(rig: ChaosRig, emulator: PubSubEmulator): Promise<PhaseResult> {
+	const topic = `projects/${PROJECT}/topics/gmail-bench`;
+	const subscription = `projects/${PROJECT}/subscriptions/gmail-bench-pull`;
+	await emulator.createTopic(topic);
+	await emulator.createPullSubscription(topic, subscription, 60);
+	const workflow = pushWorkflow('bench pull', { delivery: 'pull', topicName: topic, subscriptionName: subscription, pushAuthentication: undefined, pushSecret: undefined });
+	const { id } = await rig.deploy(workflow);
+	// Gmail's side: each change the watch covers is published to the topic.
+	const unsubscribe = rig.fake.mailbox.subscribe((change) => {
+		if (change.notifies) void emulator.publish(topic, change.notificationData);
+	});
+	try {
+		deliver(rig, 'pull warm-up');
+		await sleep(3000);
+		const since = Date.now();
+		const latencies: number[] = [];
+		for (let i = 1; i <= EMAILS; i++) {
+			const t0 = Date.now();
+			const messageId = deliver(rig, `pull ${i}`);
+			latencies.push((await waitVisible(rig, id, messageId, 60_000, 20)) - t0);
+			await sleep(300);
+		}
+		const usage = gmailUsage(rig, since);
+		await deactivate(rig, id);
+		return { delivery: 'pull (Pub/Sub emulator)', emails: EMAILS, latencies, gmailCalls: usage.calls, quota: usage.quota, seconds: (Date.now() - since) / 1000 };
+	} finally {
+		unsubscribe();
+	}
+}
+
+async function benchPoll(rig: ChaosRig): Promise<PhaseResult> {
+	const workflow = pushWorkflow('bench poll', { delivery: 'poll', pollIntervalMinutes: 1, topicName: undefined, pushAuthentication: undefined, pushSecret: undefined });
+	const { id } = await rig.deploy(workflow);
+	const random = seededRandom(SEED);
+	const windowMs = POLL_INTERVALS * 60_000;
+	const since = Date.now();
+	const offsets = Array.from({ length: POLL_EMAILS }, () => Math.floor(random() * windowMs)).sort((a, b) => a - b);
+	const sentAt = new Map<string, number>();
+	const seenAt = new Map<string, number>();
+	let delivering = true;
+	const delivery = (async () => {
+		for (const [i, offset] of offsets.entries()) {
+			const wait = since + offset - Date.now();
+			if (wait > 0) await sleep(wait);
+			const messageId = deliver(rig, `poll ${i + 1}`);
+			sentAt.set(messageId, Date.now());
+		}
+		delivering = false;
+	})();
+	const deadline = since + windowMs + 3 * 60_000;
+	while (delivering || seenAt.size < sentAt.size) {
+		if (Date.now() > deadline) throw new Error(`poll: ${sentAt.size - seenAt.size} email(s) not emitted in time`);
+		const ids = await newestItemIds(rig, id, 20);
+		for (const messageId of ids) if (sentAt.has(messageId) && !seenAt.has(messageId)) seenAt.set(messageId, Date.now());
+		await sleep(250);
+	}
+	await delivery;
+	const usage = gmailUsage(rig, since);
+	await deactivate(rig, id);
+	const latencies = [...sentAt].map(([messageId, t0]) => seenAt.get(messageId)! - t0);
+	return {
+		delivery: 'poll (every 1 min)',
+		emails: POLL_EMAILS,
+		latencies,
+		gmailCalls: usage.calls,
+		quota: usage.quota,
+		seconds: (Date.now() - since) / 1000,
+		note: `emails at random moments over ${POLL_INTERVALS} min; calls include the idle polls`,
+	};
+}
+
+function table(results: PhaseResult[]): string {
+	const header = ['delivery', 'emails', 'median', 'p95', 'mean', 'max', 'Gmail calls/email', 'quota units/email'];
+	const rows = results.map((r) => [
+		r.delivery,
+		String(r.emails),
+		fmt(percentile(r.latencies, 50)),
+		fmt(percentile(r.latencies, 95)),
+		fmt(mean(r.latencies)),
+		fmt(Math.max(...r.latencies)),
+		(r.gmailCalls / r.emails).toFixed(2),
+		(r.quota / r.emails).toFixed(1),
+	]);
+	const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+	const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+	return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+	const started = Date.now();
+	const emulatorBin = SKIP_PULL ? undefined : findPubSubEmulator();
+	const emulator = emulatorBin ? await startPubSubEmulator({ bin: emulatorBin }) : undefined;
+	let rig: ChaosRig | undefined;
+	try {
+		console.log(`bench: starting n8n ${MAJOR}.x with the package and the fake Google…`);
+		rig = await startChaosRig(MAJOR, { seed: SEED, env: emulator ? { PUBSUB_EMULATOR_HOST: emulator.host } : {} });
+		const results: PhaseResult[] = [];
+		console.log(`bench: push, ${EMAILS} emails one at a time…`);
+		results.push(await benchPush(rig));
+		if (emulator) {
+			console.log(`bench: pull, ${EMAILS} emails one at a time…`);
+			results.push(await benchPull(rig, emulator));
+		} else {
+			console.log('bench: pull skipped (no Pub/Sub emulator found, or BENCH_SKIP_PULL=1)');
+		}
+		if (!SKIP_POLL) {
+			console.log(`bench: poll, ${POLL_EMAILS} emails over ${POLL_INTERVALS} minutes…`);
+			results.push(await benchPoll(rig));
+		}
+		const push = results[0];
+		console.log(
+			`\nLatency from a new email to its item in an n8n ${MAJOR}.x execution (fake Gmail on loopback, ${(Date.now() - started) / 1000 | 0} s in all):\n` +
+				table(results) +
+				`\npush: the Pub/Sub POST was answered 200 (items emitted) after ${fmt(percentile(push.acks!, 50))} median, ${fmt(percentile(push.acks!, 95))} p95` +
+				results
+					.filter((r) => r.note)
+					.map((r) => `\n${r.delivery}: ${r.note}`)
+					.join(''),
+		);
+	} finally {
+		await rig?.close();
+		await emulator?.stop();
+	}
+}
+
+main().then(
+	() => process.exit(0),
+	(error: unknown) => {
+		console.error(error);
+		process.exit(1);
+	},
+);
