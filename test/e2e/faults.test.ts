@@ -23,7 +23,7 @@ const MARKER = `BODYMARK-${randomBytes(15).toString('hex').slice(0, 15)}`;
 describe.each(selectedMajors())('faults, in n8n %i.x', (major) => {
 	let rig: Rig;
 	let wf: PushWorkflow;
-	const startedAt = Date.now();
+	let startedAt = Date.now();
 	const lines: string[] = [];
 	/** Every email delivered, in order. */
 	const delivered: string[] = [];
@@ -38,6 +38,7 @@ describe.each(selectedMajors())('faults, in n8n %i.x', (major) => {
 
 	beforeAll(async () => {
 		expect(MARKER).toHaveLength(24);
+		startedAt = Date.now();
 		rig = await startRig(major);
 		wf = await rig.deploy(pushWorkflow('faults', { pushAuthentication: 'sharedSecret', pushSecret: SECRET, output: 'full' }));
 	}, 300_000);
@@ -107,7 +108,7 @@ describe.each(selectedMajors())('faults, in n8n %i.x', (major) => {
 				// Retry-After: 1 was honoured between the attempts.
 				const gaps = attempts.slice(1).map((c, i) => c.at - attempts[i].at);
 				expect(Math.min(...gaps)).toBeGreaterThanOrEqual(900);
-				expect(rig.fake.count('messages.get')).toBe(3); // only the 3 of (a), nothing of the storm's mails
+				expect(rig.fake.calls.filter((c) => c.at >= since && c.method === 'messages.get')).toEqual([]); // history never got through
 				await sleep(SETTLE_MS);
 				expect(await rig.executionCount(wf.id)).toBe(executionsBefore);
 				expect(await rig.storedState(wf.id)).toEqual(before);

@@ -27,7 +27,7 @@ describe.each(selectedMajors())('forged pushes are refused, in n8n %i.x', (major
 	let oidc: PushWorkflow;
 	let secret: PushWorkflow;
 	let custom: PushWorkflow;
-	const startedAt = Date.now();
+	let startedAt = Date.now();
 	const lines: string[] = [];
 
 	const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -70,6 +70,7 @@ describe.each(selectedMajors())('forged pushes are refused, in n8n %i.x', (major
 	};
 
 	beforeAll(async () => {
+		startedAt = Date.now();
 		rig = await startRig(major);
 		oidc = await rig.deploy(pushWorkflow('OIDC', { pushAuthentication: 'oidc', pushServiceAccountEmail: PUSH_SERVICE_ACCOUNT, pushSecret: undefined }));
 		secret = await rig.deploy(pushWorkflow('shared secret', { pushAuthentication: 'sharedSecret', pushSecret: SECRET }));
