@@ -9,7 +9,10 @@
  * - Pub/Sub (chaos/pubsub.ts) drops 5% of the notifications, duplicates 20%, reorders its queue
  *   with random swaps within a window, POSTs with 4 in flight, and re-queues every non-2xx
  *   answer or connection error with backoff (at-least-once redelivery);
- * - 20% of history.list and messages.get calls fail with 429 or 503 (seeded faults of the fake);
+ * - 20% of history.list and messages.get calls fail with 429 or 503 (seeded faults of the fake),
+ *   which the node's retries absorb; three storms outlast its retry budget (history.list failing
+ *   8 times in a row, twice; messages.get of one email 8 times), so those pushes get 503 and
+ *   must be redelivered;
  * - halfway, n8n is stopped gracefully; emails and pushes go on while it is down (the pushes fail
  *   and are re-queued); then it starts again on the same user folder;
  * - finally one notification that is not dropped carries the mailbox's current historyId (Gmail's
@@ -94,6 +97,17 @@ describe.each(chaosMajors())('chaos, push delivery, in n8n %i.x', (major) => {
 			const sent: string[] = [];
 			const restart: { at?: number; stopMs?: number; startMs?: number; exit?: string; deliveredWhileDown: number; done?: Promise<void>; downOver?: boolean } = { deliveredWhileDown: 0 };
 			const restartAt = Math.floor(EMAILS / 2);
+			/**
+			 * Storms longer than the node's retry budget (7 s), so some pushes are answered 503 and
+			 * must be redelivered: history.list failing 8 times in a row, and messages.get of one
+			 * email failing 8 times (the other emails of that sync are fetched fine: nothing of it
+			 * may be emitted until the redelivery gets them all).
+			 */
+			const storms = new Map<number, (id: string) => void>([
+				[Math.floor(EMAILS * 0.2), () => fake.faults.failNext('history.list', 503, 8)],
+				[Math.floor(EMAILS * 0.65), (id) => fake.faults.failNext('messages.get', 429, 8, { when: (r) => r.path.endsWith(`/${id}`) })],
+				[Math.floor(EMAILS * 0.85), () => fake.faults.failNext('history.list', 429, 8)],
+			]);
 			let down = false;
 
 			const restartN8n = async () => {
@@ -123,6 +137,7 @@ describe.each(chaosMajors())('chaos, push delivery, in n8n %i.x', (major) => {
 					delivered.push(mail.id);
 					if (down) restart.deliveredWhileDown++;
 					pubsub.publish(fake.mailbox.notificationData());
+					storms.get(delivered.length)?.(mail.id);
 					if (delivered.length === restartAt) {
 						restart.done = restartN8n();
 						restart.done.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
@@ -158,6 +173,7 @@ describe.each(chaosMajors())('chaos, push delivery, in n8n %i.x', (major) => {
 			const position = new Map(delivered.map((id, i) => [id, i]));
 			const outOfOrder = ids.filter((id, i) => i > 0 && (position.get(id) ?? 0) < (position.get(ids[i - 1]) ?? 0)).length;
 
+			const notProcessed = session.n8n.grep(/Gmail Push Trigger: notification not processed/).length;
 			const gmailCalls = fake.calls.filter((c) => c.method !== 'token' && !c.method.startsWith('oidc.'));
 			const failed = gmailCalls.filter((c) => c.status >= 400).length;
 			const head = fake.mailbox.historyId;
@@ -170,6 +186,7 @@ describe.each(chaosMajors())('chaos, push delivery, in n8n %i.x', (major) => {
 					`  n8n ${major}.x: setup ${setupSeconds} s; deliveries ${((deliveredAt - startedAt) / 1000).toFixed(1)} s, drain ${((drainedAt - deliveredAt) / 1000).toFixed(1)} s; ` +
 					`restart at email ${restart.at}: stop ${((restart.stopMs ?? 0) / 1000).toFixed(1)} s (${restart.exit}), start ${((restart.startMs ?? 0) / 1000).toFixed(1)} s, ${restart.deliveredWhileDown} emails while down\n` +
 					`  notifications ${s.published}, swaps ${s.swapped}, answers ${JSON.stringify(s.answers)}, most attempts for one push ${s.maxAttempts}; ` +
+					`storms ${storms.size} (pushes answered non-2xx after Gmail failures: ${notProcessed}); ` +
 					`executions ${executions.length} ${JSON.stringify(statuses)}; items ${items.length}, out of order ${outOfOrder}; ` +
 					`sent mails ${sent.length} (emitted ${strays.length}); history.list ${fake.count('history.list')}, messages.get ${fake.count('messages.get')}, labels.list ${fake.count('labels.list')}, users.watch ${fake.count('users.watch')}; ` +
 					`cursor ${cursor} / head ${head}`,
