@@ -51,6 +51,8 @@ describe.each(chaosMajors())('chaos, push delivery, in n8n %i.x', (major) => {
 	let workflowId: string;
 	let webhookPath: string;
 	let setupSeconds = '';
+	/** Set while the Pub/Sub simulator runs, so a failed test still stops it. */
+	let pubsubRunning: PushSimulator | undefined;
 
 	beforeAll(async () => {
 		const setupStartedAt = Date.now();
@@ -65,6 +67,7 @@ describe.each(chaosMajors())('chaos, push delivery, in n8n %i.x', (major) => {
 	}, 10 * 60_000);
 
 	afterAll(async () => {
+		await pubsubRunning?.stop();
 		await rig?.close();
 	});
 
@@ -90,6 +93,7 @@ describe.each(chaosMajors())('chaos, push delivery, in n8n %i.x', (major) => {
 			fake.faults.failRate('history.list', 0.2, [429, 503], SEED + 1);
 			fake.faults.failRate('messages.get', 0.2, [429, 503], SEED + 2);
 			pubsub.start();
+			pubsubRunning = pubsub;
 
 			/** INBOX emails, in delivery order: each must be emitted exactly once. */
 			const delivered: string[] = [];
@@ -158,6 +162,7 @@ describe.each(chaosMajors())('chaos, push delivery, in n8n %i.x', (major) => {
 			const drainedAt = Date.now();
 			const statuses = await executionsSettled(rig, workflowId);
 			await pubsub.stop();
+			pubsubRunning = undefined;
 			fake.faults.clear();
 
 			const executions = await session.api.executions(workflowId);
