@@ -46,6 +46,7 @@ export class MailboxEngine {
 	private lastSyncAt?: number;
 	private ticking = false;
 	private retired = false;
+	private closing = false;
 	/** After a failed renewal: no new attempt before this (each watch call costs 100 units). */
 	private watchRetryAt = 0;
 	private watchFailures = 0;
@@ -103,13 +104,14 @@ export class MailboxEngine {
 			for (const key of Object.keys(total) as Array<keyof SyncStats>) total[key] += outcome.stats[key];
 			const labels = this.deps.output === 'simplified' && outcome.events.length > 0 ? await this.labelList() : [];
 			const items = outcome.events.map((event) => toItemJson(event, this.deps.output, labels));
+			// Deactivated or shutting down meanwhile: touch nothing, emit nothing; the next run
+			// (or Pub/Sub's redelivery) starts again from the unmoved cursor.
+			if (this.retired || this.closing) throw new Error('Gmail Push Trigger is stopping');
 			// State first, then emit: n8n saves the static data at the moment we emit.
 			state.cursor = advance(state.cursor, outcome.cursor);
 			if (outcome.keys.length > 0) state.recent = rememberKeys(state.recent, outcome.keys);
 			const newest = Math.max(...outcome.events.map((e) => Number(e.message.internalDate ?? 0)), 0);
 			if (newest > (state.lastEmittedAt ?? 0)) state.lastEmittedAt = newest;
-			// Deactivated meanwhile: emit nothing; delete() has stopped the watch and cleared the state.
-			if (this.retired) throw new Error('Gmail Push Trigger was deactivated');
 			if (items.length > 0) await this.deps.deliver(items);
 			emitted += items.length;
 			this.deps.logger.debug('Gmail Push Trigger: synced history', { emitted: items.length, cursor: state.cursor, ...outcome.stats });
@@ -194,6 +196,20 @@ export class MailboxEngine {
 	retire(): void {
 		this.retired = true;
 		for (const key of Object.keys(this.deps.state)) delete (this.deps.state as Record<string, unknown>)[key];
+	}
+
+	/**
+	 * The trigger is closing (deactivation, restart, shutdown): start nothing new and wait (at
+	 * most `timeoutMs`) for a sync in flight, so that its emit is not cut off half-way.
+	 */
+	async close(timeoutMs = 10_000): Promise<void> {
+		this.closing = true;
+		let timer: NodeJS.Timeout | undefined;
+		const timeout = new Promise<void>((resolve) => {
+			timer = setTimeout(resolve, timeoutMs);
+		});
+		await Promise.race([this.tail, timeout]);
+		if (timer) clearTimeout(timer);
 	}
 
 	/** Renews the watch when it is missing, changed, a day old or close to expiry. */

@@ -109,6 +109,7 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 		closeFunction: async () => {
 			clearInterval(timer);
 			unregister();
+			await engine.close();
 			if (subscriber) {
 				await subscriber.close();
 				try {
