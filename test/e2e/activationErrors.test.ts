@@ -3,18 +3,16 @@
  * that says what to fix, instead of a silent trigger. The fake Gmail answers users.watch the
  * way Google does for each mistake.
  */
-import { generateKeyPairSync } from 'crypto';
 import { readFileSync } from 'fs';
 import path from 'path';
-import { startFakeGoogle, type FakeGoogle } from '../support/fakeGoogle';
-import { selectedMajors, startSession, waitFor, type CredentialRef, type N8nSession, type WorkflowJson } from '../support/n8n';
+import type { FakeGoogle } from '../support/fakeGoogle';
+import { selectedMajors, waitFor, type CredentialRef, type N8nSession, type WorkflowJson } from '../support/n8n';
+import { startStack } from '../support/stack';
 
 jest.setTimeout(120_000);
 
 const fixture = JSON.parse(readFileSync(path.join(__dirname, 'fixtures', 'push-workflow.json'), 'utf8')) as WorkflowJson;
 const TRIGGER = 'Gmail Push Trigger';
-const EMAIL = 'user@example.com';
-const SERVICE_ACCOUNT = 'gmail-push-e2e@test-project.iam.gserviceaccount.com';
 
 /** The fixture with other parameters, its own ids and webhook (one workflow per case). */
 function variant(n: number, parameters: Record<string, unknown>): WorkflowJson {
@@ -34,24 +32,7 @@ describe.each(selectedMajors())('activation errors say what to fix, in n8n %i.x'
 	let n = 0;
 
 	beforeAll(async () => {
-		const { publicKey, privateKey } = generateKeyPairSync('rsa', {
-			modulusLength: 2048,
-			publicKeyEncoding: { type: 'spki', format: 'pem' },
-			privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-		});
-		fake = await startFakeGoogle({
-			emailAddress: EMAIL,
-			https: true,
-			httpsPort: 0,
-			expectedProject: 'test-project',
-			serviceAccount: { clientEmail: SERVICE_ACCOUNT, publicKey },
-		});
-		session = await startSession({ major, env: fake.childEnv() });
-		credential = await session.api.createCredential('Gmail Push service account', 'gmailPushServiceAccountApi', {
-			email: SERVICE_ACCOUNT,
-			privateKey,
-			delegatedEmail: EMAIL,
-		});
+		({ fake, session, credential } = await startStack(major));
 	}, 240_000);
 
 	afterAll(async () => {

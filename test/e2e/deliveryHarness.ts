@@ -4,13 +4,12 @@
  * the packed package, a service-account credential with a real RSA key, and workflows built for
  * one delivery each (Gmail Push Trigger → No Operation).
  */
-import { generateKeyPairSync, randomUUID } from 'crypto';
-import { startFakeGoogle, type FakeGoogle, type StoredMessage } from '../support/fakeGoogle';
+import { randomUUID } from 'crypto';
+import { type FakeGoogle, type StoredMessage } from '../support/fakeGoogle';
 import {
 	http,
 	itemsOf,
 	sleep,
-	startSession,
 	staticDataFromDb,
 	waitFor,
 	type CredentialRef,
@@ -21,9 +20,9 @@ import {
 } from '../support/n8n';
 
 export const TRIGGER = 'Gmail Push Trigger';
-export const EMAIL = 'user@example.com';
-export const PROJECT = 'test-project';
-export const SERVICE_ACCOUNT = 'gmail-push-e2e@test-project.iam.gserviceaccount.com';
+import { EMAIL, PROJECT, SERVICE_ACCOUNT, startStack } from '../support/stack';
+
+export { EMAIL, PROJECT, SERVICE_ACCOUNT };
 export const NODE_TYPE = 'n8n-nodes-gmail-push.gmailPushTrigger';
 /** Time given to n8n to (not) start an execution before asserting what happened. */
 export const SETTLE_MS = 1500;
@@ -110,30 +109,8 @@ export interface E2eContext {
 
 /** Fake Google (fresh mailbox) + n8n of that major with the package + the credential. */
 export async function startE2e(major: N8nMajor, env: Record<string, string> = {}): Promise<E2eContext> {
-	const { publicKey, privateKey } = generateKeyPairSync('rsa', {
-		modulusLength: 2048,
-		publicKeyEncoding: { type: 'spki', format: 'pem' },
-		privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-	});
-	const fake = await startFakeGoogle({
-		emailAddress: EMAIL,
-		expectedProject: PROJECT,
-		serviceAccount: { clientEmail: SERVICE_ACCOUNT, publicKey },
-		https: true,
-		httpsPort: 0,
-	});
-	let session: N8nSession;
-	try {
-		session = await startSession({ major, env: { ...fake.childEnv(), ...env } });
-	} catch (error) {
-		await fake.close();
-		throw error;
-	}
-	const credential = await session.api.createCredential('Gmail Push service account', 'gmailPushServiceAccountApi', {
-		email: SERVICE_ACCOUNT,
-		privateKey,
-		delegatedEmail: EMAIL,
-	});
+	const { fake, session, credential, close } = await startStack(major, { env });
+
 	const triggerItems = async (workflowId: string) => {
 		const executions = await session.api.executions(workflowId);
 		return { executions, items: executions.flatMap((e) => itemsOf(e, TRIGGER)) };
@@ -162,10 +139,7 @@ export async function startE2e(major: N8nMajor, env: Record<string, string> = {}
 				throw e;
 			}
 		},
-		async close() {
-			await session.close();
-			await fake.close();
-		},
+		close,
 	};
 }
 

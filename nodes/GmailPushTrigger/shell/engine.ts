@@ -47,6 +47,8 @@ export class MailboxEngine {
 	private ticking = false;
 	private retired = false;
 	private closing = false;
+	/** When we last handed items to n8n (see close()). */
+	private lastDeliveredAt?: number;
 	/** After a failed renewal: no new attempt before this (each watch call costs 100 units). */
 	private watchRetryAt = 0;
 	private watchFailures = 0;
@@ -112,7 +114,10 @@ export class MailboxEngine {
 			if (outcome.keys.length > 0) state.recent = rememberKeys(state.recent, outcome.keys);
 			const newest = Math.max(...outcome.events.map((e) => Number(e.message.internalDate ?? 0)), 0);
 			if (newest > (state.lastEmittedAt ?? 0)) state.lastEmittedAt = newest;
-			if (items.length > 0) await this.deps.deliver(items);
+			if (items.length > 0) {
+				await this.deps.deliver(items);
+				this.lastDeliveredAt = Date.now();
+			}
 			emitted += items.length;
 			this.deps.logger.debug('Gmail Push Trigger: synced history', { emitted: items.length, cursor: state.cursor, ...outcome.stats });
 			if (!outcome.more) break;
@@ -199,17 +204,19 @@ export class MailboxEngine {
 	}
 
 	/**
-	 * The trigger is closing (deactivation, restart, shutdown): start nothing new and wait (at
-	 * most `timeoutMs`) for a sync in flight, so that its emit is not cut off half-way.
+	 * The trigger is closing (deactivation, restart, shutdown): start nothing new, wait (at
+	 * most `timeoutMs`) for a sync in flight, then give n8n `graceMs` after our last emit.
+	 * n8n saves the static data (our advanced cursor) the moment we emit but registers the
+	 * execution a little later, and a shutdown only waits for registered executions: without
+	 * the grace an emit just before a shutdown could be saved but never run (seen in the
+	 * chaos suite on n8n 2.41).
 	 */
-	async close(timeoutMs = 10_000): Promise<void> {
+	async close(timeoutMs = 10_000, graceMs = 3_000): Promise<void> {
 		this.closing = true;
-		let timer: NodeJS.Timeout | undefined;
-		const timeout = new Promise<void>((resolve) => {
-			timer = setTimeout(resolve, timeoutMs);
-		});
-		await Promise.race([this.tail, timeout]);
-		if (timer) clearTimeout(timer);
+		const sleep = async (ms: number) => await new Promise<void>((resolve) => setTimeout(resolve, ms));
+		await Promise.race([this.tail, sleep(timeoutMs)]);
+		const since = this.lastDeliveredAt === undefined ? Infinity : Date.now() - this.lastDeliveredAt;
+		if (since < graceMs) await sleep(graceMs - since);
 	}
 
 	/** Renews the watch when it is missing, changed, a day old or close to expiry. */

@@ -5,10 +5,10 @@
  * service-account credential with a real RSA key, and workflows activated the way push.test.ts
  * does it. Execution bookkeeping reads n8n's sqlite DB directly (cheap enough to poll).
  */
-import { generateKeyPairSync } from 'crypto';
-import { startFakeGoogle, type FakeGoogle } from '../../support/fakeGoogle';
-import { sqlite, staticDataFromDb, startSession, waitFor, type CredentialRef, type N8nMajor, type N8nSession, type WorkflowJson } from '../../support/n8n';
-import { EMAIL, PROJECT, SERVICE_ACCOUNT, TRIGGER, type TriggerState } from '../helpers/pushRig';
+import type { FakeGoogle } from '../../support/fakeGoogle';
+import { startStack } from '../../support/stack';
+import { sqlite, staticDataFromDb, waitFor, type CredentialRef, type N8nMajor, type N8nSession, type WorkflowJson } from '../../support/n8n';
+import { TRIGGER, type TriggerState } from '../helpers/pushRig';
 
 export interface ChaosRig {
 	major: N8nMajor;
@@ -27,48 +27,14 @@ export interface ChaosRig {
 }
 
 export async function startChaosRig(major: N8nMajor, options: { seed?: number; env?: Record<string, string> } = {}): Promise<ChaosRig> {
-	const { publicKey, privateKey } = generateKeyPairSync('rsa', {
-		modulusLength: 2048,
-		publicKeyEncoding: { type: 'spki', format: 'pem' },
-		privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-	});
-	const fake = await startFakeGoogle({
-		emailAddress: EMAIL,
-		https: true,
-		httpsPort: 0,
-		seed: options.seed,
-		expectedProject: PROJECT,
-		serviceAccount: { clientEmail: SERVICE_ACCOUNT, publicKey },
-	});
-	let session: N8nSession;
-	try {
-		session = await startSession({ major, env: { ...fake.childEnv(), ...options.env } });
-	} catch (error) {
-		await fake.close();
-		throw error;
-	}
-	let credential: CredentialRef;
-	try {
-		credential = await session.api.createCredential('Gmail Push service account', 'gmailPushServiceAccountApi', {
-			email: SERVICE_ACCOUNT,
-			privateKey,
-			delegatedEmail: EMAIL,
-		});
-	} catch (error) {
-		await session.close();
-		await fake.close();
-		throw error;
-	}
+	const { fake, session, credential, close } = await startStack(major, { env: options.env, fake: { seed: options.seed } });
 
 	const rig: ChaosRig = {
 		major,
 		fake,
 		session,
 		credential,
-		async close() {
-			await session.close();
-			await fake.close();
-		},
+		close,
 		async deploy(workflow) {
 			const id = await session.api.importWorkflow(workflow, [credential]);
 			const trigger = workflow.nodes.find((n) => n.name === TRIGGER)!;

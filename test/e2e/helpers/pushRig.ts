@@ -5,17 +5,17 @@
  * push workflows made from fixtures/push-workflow.json with other parameters and their own ids.
  * Follows push.test.ts: same fixture, same way of posting, same 503-means-redeliver rule.
  */
-import { generateKeyPairSync, randomUUID } from 'crypto';
+import { randomUUID } from 'crypto';
 import { readFileSync } from 'fs';
 import path from 'path';
-import { OIDC_METHODS, startFakeGoogle, type CallRecord, type FakeGoogle } from '../../support/fakeGoogle';
-import { http, itemsOf, sleep, startSession, staticDataFromDb, waitFor, type CredentialRef, type HttpReply, type N8nMajor, type N8nSession, type WorkflowJson } from '../../support/n8n';
+import { OIDC_METHODS, type CallRecord, type FakeGoogle } from '../../support/fakeGoogle';
+import { http, itemsOf, sleep, staticDataFromDb, waitFor, type CredentialRef, type HttpReply, type N8nMajor, type N8nSession, type WorkflowJson } from '../../support/n8n';
 
 export const FIXTURE = JSON.parse(readFileSync(path.join(__dirname, '..', 'fixtures', 'push-workflow.json'), 'utf8')) as WorkflowJson;
 export const TRIGGER = 'Gmail Push Trigger';
-export const EMAIL = 'user@example.com';
-export const PROJECT = 'test-project';
-export const SERVICE_ACCOUNT = 'gmail-push-e2e@test-project.iam.gserviceaccount.com';
+import { EMAIL, PROJECT, SERVICE_ACCOUNT, startStack } from '../../support/stack';
+
+export { EMAIL, PROJECT, SERVICE_ACCOUNT };
 /** The service account the Pub/Sub push subscription signs its OIDC tokens with. */
 export const PUSH_SERVICE_ACCOUNT = 'pubsub-push@test-project.iam.gserviceaccount.com';
 /** Time given to n8n to (not) start an execution before asserting that nothing happened. */
@@ -95,31 +95,7 @@ export interface Rig {
 }
 
 export async function startRig(major: N8nMajor): Promise<Rig> {
-	const { publicKey, privateKey } = generateKeyPairSync('rsa', {
-		modulusLength: 2048,
-		publicKeyEncoding: { type: 'spki', format: 'pem' },
-		privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-	});
-	// A random HTTPS port: 127.0.0.1:443 is shared with other runs; the preload redirects to it.
-	const fake = await startFakeGoogle({
-		emailAddress: EMAIL,
-		https: true,
-		httpsPort: 0,
-		expectedProject: PROJECT,
-		serviceAccount: { clientEmail: SERVICE_ACCOUNT, publicKey },
-	});
-	let session: N8nSession;
-	try {
-		session = await startSession({ major, env: fake.childEnv() });
-	} catch (error) {
-		await fake.close();
-		throw error;
-	}
-	const credential = await session.api.createCredential('Gmail Push service account', 'gmailPushServiceAccountApi', {
-		email: SERVICE_ACCOUNT,
-		privateKey,
-		delegatedEmail: EMAIL,
-	});
+	const { fake, session, credential, privateKey, close } = await startStack(major);
 
 	const triggerItems = async (workflowId: string) => {
 		const executions = await session.api.executions(workflowId);
@@ -143,10 +119,7 @@ export async function startRig(major: N8nMajor): Promise<Rig> {
 		session,
 		credential,
 		privateKey,
-		async close() {
-			await session?.close();
-			await fake.close();
-		},
+		close,
 		async deploy(workflow) {
 			const id = await session.api.importWorkflow(workflow, [credential]);
 			const trigger = workflow.nodes.find((n) => n.name === TRIGGER)!;
