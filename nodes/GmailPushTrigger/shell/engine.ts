@@ -213,8 +213,10 @@ export class MailboxEngine {
 	 */
 	async close(timeoutMs = 10_000, graceMs = 3_000): Promise<void> {
 		this.closing = true;
-		const sleep = async (ms: number) => await new Promise<void>((resolve) => setTimeout(resolve, ms));
+		let timer: NodeJS.Timeout | undefined;
+		const sleep = async (ms: number) => await new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
 		await Promise.race([this.tail, sleep(timeoutMs)]);
+		clearTimeout(timer);
 		const since = this.lastDeliveredAt === undefined ? Infinity : Date.now() - this.lastDeliveredAt;
 		if (since < graceMs) await sleep(graceMs - since);
 	}
