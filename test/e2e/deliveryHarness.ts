@@ -20,7 +20,7 @@ import {
 } from '../support/n8n';
 
 export const TRIGGER = 'Gmail Push Trigger';
-import { EMAIL, PROJECT, SERVICE_ACCOUNT, startStack } from '../support/stack';
+import { EMAIL, PROJECT, SERVICE_ACCOUNT, startStack, withLogTail } from '../support/stack';
 
 export { EMAIL, PROJECT, SERVICE_ACCOUNT };
 export const NODE_TYPE = 'n8n-nodes-gmail-push.gmailPushTrigger';
@@ -130,15 +130,7 @@ export async function startE2e(major: N8nMajor, env: Record<string, string> = {}
 		async stateInDb(workflowId) {
 			return ((await staticDataFromDb(session.userFolder, workflowId))[`node:${TRIGGER}`] ?? {}) as TriggerStateInDb;
 		},
-		async step(fn) {
-			try {
-				await fn();
-			} catch (error) {
-				const e = error as Error;
-				e.message += `\n--- n8n ${major}.x log tail (${session.n8n.logFile}) ---\n${session.n8n.tail(60)}`;
-				throw e;
-			}
-		},
+		step: async (fn) => await withLogTail(session, fn),
 		close,
 	};
 }

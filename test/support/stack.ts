@@ -67,3 +67,14 @@ export async function startStack(major: N8nMajor, options: StackOptions = {}): P
 		throw error;
 	}
 }
+
+/** Runs a test step; on failure appends the tail of n8n's log to the error, which is where the cause usually is. */
+export async function withLogTail<T>(session: N8nSession, fn: () => Promise<T>): Promise<T> {
+	try {
+		return await fn();
+	} catch (error) {
+		const e = error as Error;
+		e.message += `\n--- n8n ${session.n8n.major}.x log tail (${session.n8n.logFile}) ---\n${session.n8n.tail(60)}`;
+		throw e;
+	}
+}

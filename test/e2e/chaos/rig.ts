@@ -6,7 +6,7 @@
  * does it. Execution bookkeeping reads n8n's sqlite DB directly (cheap enough to poll).
  */
 import type { FakeGoogle } from '../../support/fakeGoogle';
-import { startStack } from '../../support/stack';
+import { startStack, withLogTail } from '../../support/stack';
 import { sqlite, staticDataFromDb, waitFor, type CredentialRef, type N8nMajor, type N8nSession, type WorkflowJson } from '../../support/n8n';
 import { TRIGGER, type TriggerState } from '../helpers/pushRig';
 
@@ -59,15 +59,7 @@ export async function startChaosRig(major: N8nMajor, options: { seed?: number; e
 		async storedState(workflowId) {
 			return ((await staticDataFromDb(session.userFolder, workflowId))[`node:${TRIGGER}`] ?? {}) as TriggerState;
 		},
-		async step(fn) {
-			try {
-				return await fn();
-			} catch (error) {
-				const e = error as Error;
-				e.message += `\n--- n8n ${major}.x log tail (${session.n8n.logFile}) ---\n${session.n8n.tail(60)}`;
-				throw e;
-			}
-		},
+		step: async (fn) => await withLogTail(session, fn),
 	};
 	return rig;
 }

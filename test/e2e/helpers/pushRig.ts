@@ -13,7 +13,7 @@ import { http, itemsOf, sleep, staticDataFromDb, waitFor, type CredentialRef, ty
 
 export const FIXTURE = JSON.parse(readFileSync(path.join(__dirname, '..', 'fixtures', 'push-workflow.json'), 'utf8')) as WorkflowJson;
 export const TRIGGER = 'Gmail Push Trigger';
-import { EMAIL, PROJECT, SERVICE_ACCOUNT, startStack } from '../../support/stack';
+import { EMAIL, PROJECT, SERVICE_ACCOUNT, startStack, withLogTail } from '../../support/stack';
 
 export { EMAIL, PROJECT, SERVICE_ACCOUNT };
 /** The service account the Pub/Sub push subscription signs its OIDC tokens with. */
@@ -159,15 +159,7 @@ export async function startRig(major: N8nMajor): Promise<Rig> {
 		async storedState(workflowId) {
 			return ((await staticDataFromDb(session.userFolder, workflowId))[`node:${TRIGGER}`] ?? {}) as TriggerState;
 		},
-		async step(fn) {
-			try {
-				await fn();
-			} catch (error) {
-				const e = error as Error;
-				e.message += `\n--- n8n ${major}.x log tail (${session.n8n.logFile}) ---\n${session.n8n.tail(60)}`;
-				throw e;
-			}
-		},
+		step: async (fn) => await withLogTail(session, fn),
 	};
 	return rig;
 }

@@ -11,7 +11,7 @@
  * The signing key and its self-signed certificate are made with the openssl CLI (as tls.ts does)
  * and cached in a temp folder; the "foreign" key (never published) is made in process.
  */
-import { execFileSync } from 'child_process';
+import { openssl } from './tls';
 import { createHash, createHmac, createPrivateKey, generateKeyPairSync, randomBytes, sign as rsaSign, X509Certificate, type KeyObject } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -76,15 +76,6 @@ const b64url = (data: Buffer | string): string => Buffer.from(data).toString('ba
 
 function kidOf(certPem: string): string {
 	return createHash('sha1').update(new X509Certificate(certPem).raw).digest('hex');
-}
-
-function openssl(args: string[], cwd: string): void {
-	try {
-		execFileSync('openssl', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-	} catch (e) {
-		const stderr = (e as { stderr?: Buffer }).stderr?.toString() ?? '';
-		throw new Error(`openssl ${args[0]} failed: ${stderr || String(e)}`);
-	}
 }
 
 /** A new RSA key and a self-signed certificate for it, written to `dir` (key.pem, cert.pem). */

@@ -61,7 +61,8 @@ function isUsable(dir: string): boolean {
 	}
 }
 
-function openssl(args: string[], cwd: string): void {
+/** Runs the openssl CLI in `cwd`; a failure carries openssl's own message. */
+export function openssl(args: string[], cwd: string): void {
 	try {
 		execFileSync('openssl', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
 	} catch (e) {
