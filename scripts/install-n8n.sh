@@ -50,6 +50,18 @@ fi
 log "installing n8n@$version into $dir (several minutes)"
 (cd "$dir" && npm install --no-audit --no-fund --loglevel=error >"$dir/install.log" 2>&1) || { tail -40 "$dir/install.log" >&2; exit 1; }
 [ -x "$dir/node_modules/.bin/n8n" ] || { echo "n8n binary missing after install" >&2; exit 1; }
+# npm 11.19+ skips dependencies' install scripts unless allowed, so n8n installs "fine" and then
+# dies at start ("SQLite package has not been found installed"). Build the native module n8n
+# needs by name; on older npm the module is already built and the rebuild is a cheap no-op.
+log "building sqlite3's native module"
+(cd "$dir" && npm rebuild sqlite3 --loglevel=error >>"$dir/install.log" 2>&1) || { tail -40 "$dir/install.log" >&2; exit 1; }
+# Accept the install only when n8n's native modules load under the Node that will run it.
+natives=(sqlite3)
+[ "$major" = 2 ] && natives+=(isolated-vm)
+for mod in "${natives[@]}"; do
+  (cd "$dir" && node -e "require(require.resolve('$mod', { paths: [process.cwd() + '/node_modules/n8n'] }))") >>"$dir/install.log" 2>&1 \
+    || { tail -20 "$dir/install.log" >&2; echo "n8n@$version installed but its native module '$mod' does not load (see $dir/install.log)" >&2; exit 1; }
+done
 touch "$dir/.installed"
 log "done"
 echo "$dir"

@@ -1,14 +1,12 @@
 /** The Pub/Sub emulator helper: topic, push subscription to a local server, pull, clean stop. */
 import http from 'http';
 import type { AddressInfo } from 'net';
-import { findPubSubEmulator, startPubSubEmulator, type PubSubEmulator } from '../support/pubsubEmulator';
+import { startPubSubEmulator, type PubSubEmulator } from '../support/pubsubEmulator';
 
 jest.setTimeout(90_000);
 
-const emulatorBin = findPubSubEmulator();
-const describeIfEmulator = emulatorBin ? describe : describe.skip;
 
-describeIfEmulator('Pub/Sub emulator helper', () => {
+describe('Pub/Sub emulator helper', () => {
 	let emu: PubSubEmulator;
 	let server: http.Server;
 	const pushed: Array<{ body: unknown; headers: http.IncomingHttpHeaders }> = [];

@@ -9,7 +9,7 @@
  *   await emu.publish('projects/test-project/topics/gmail-push', { emailAddress, historyId });
  *   await emu.stop();
  */
-import { spawn, type ChildProcess } from 'child_process';
+import { execFileSync, spawn, type ChildProcess } from 'child_process';
 import { existsSync, readdirSync, readFileSync } from 'fs';
 import http from 'http';
 import path from 'path';
@@ -121,6 +121,11 @@ process.on('exit', () => {
 export async function startPubSubEmulator(options: { port?: number; bin?: string; startTimeoutMs?: number } = {}): Promise<PubSubEmulator> {
 	const bin = options.bin ?? findPubSubEmulator();
 	if (!bin) throw new Error('Pub/Sub emulator not found (install google-cloud-cli-pubsub-emulator or provide ../shared/tools/pubsub-emulator)');
+	try {
+		execFileSync('java', ['-version'], { stdio: 'ignore' });
+	} catch {
+		throw new Error('Java 11+ is needed by the Pub/Sub emulator and was not found on PATH (apt-get install default-jre-headless)');
+	}
 	const port = options.port ?? (await freePort());
 	const host = `127.0.0.1:${port}`;
 	const baseUrl = `http://${host}`;
