@@ -500,5 +500,62 @@ describe('MailboxEngine over the real Gmail client', () => {
 			await h.engine.handle(notificationOf(fake));
 			expect(ids(h.items())).toEqual([emitted.id, ...missed.map((m) => m.id), later.id]);
 		});
+
+		it('a labels.list outage during the catch-up still emits the missed mail, once, with the new cursor in the saved state', async () => {
+			const h = await activeEngine(fake);
+			const missed = deliverMany(fake, 2, 'missed');
+			fake.mailbox.expireAllHistory();
+			h.clock.now = Date.now();
+			fake.faults.failNext('labels.list', 500, 50);
+
+			await h.engine.handle(notificationOf(fake));
+
+			expect(ids(h.items())).toEqual(missed.map((m) => m.id));
+			// The state n8n saved with the emit holds the catch-up's cursor, not none.
+			expect(h.stateAtDelivery[0].cursor).toBe(fake.mailbox.historyId);
+			expect(h.state.cursor).toBe(fake.mailbox.historyId);
+			expect(h.items()[0].labels).toEqual([]);
+			expect(h.items()[0].labelIds).toEqual(expect.arrayContaining(['INBOX']));
+			expect(h.logger.lines.some((l) => l.level === 'warn' && /labels\.list failed/.test(l.message))).toBe(true);
+		});
+
+		it('a catch-up cut off before its emit (close) keeps the stale cursor, so the next start catches up again', async () => {
+			const h = await activeEngine(fake);
+			deliverMany(fake, 1, 'missed');
+			const stale = h.state.cursor;
+			fake.mailbox.expireAllHistory();
+			h.clock.now = Date.now();
+			const closing = h.engine.handle(notificationOf(fake));
+			void h.engine.close(0, 0);
+
+			await expect(closing).rejects.toThrow(/stopping/);
+
+			expect(h.batches).toEqual([]);
+			expect(h.state.cursor).toBe(stale);
+		});
+	});
+
+	describe('deactivation', () => {
+		it('retire() forgets the watch but keeps cursor and dedupe record, so a re-activation resumes and emits what came meanwhile once', async () => {
+			const h = await activeEngine(fake);
+			const before = fake.mailbox.deliver({ subject: 'before the save' });
+			await h.engine.handle(notificationOf(fake));
+			h.engine.retire();
+			expect(h.state.watch).toBeUndefined();
+			expect(h.state.cursor).toBe(fake.mailbox.historyId);
+			expect(h.state.recent).toEqual([`added:${before.id}`]);
+
+			const during = deliverMany(fake, 2, 'while inactive');
+			// Re-activation: a new engine on the saved state (n8n loads it from the DB).
+			const again = engineFor(fake, { state: structuredClone(h.state) });
+			await expect(again.engine.ensureWatch(uniqueKey())).resolves.toBe('missing');
+			await again.engine.sync();
+			const after = fake.mailbox.deliver({ subject: 'after the save' });
+			await again.engine.handle(notificationOf(fake));
+			await again.engine.handle(notificationOf(fake, String(during[0].historyId)));
+
+			expect(ids(h.items())).toEqual([before.id]);
+			expect(ids(again.items())).toEqual([...during.map((m) => m.id), after.id]);
+		});
 	});
 });

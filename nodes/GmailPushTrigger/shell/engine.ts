@@ -12,7 +12,7 @@ import { isStaleCursorError, syncFromCursor, type SyncOptions, type SyncOutcome,
 import { catchUpFromStaleCursor, DEFAULT_CATCH_UP, type CatchUpOptions } from '../core/recovery';
 import { toItemJson, type ItemJson, type OutputMode } from '../core/output';
 import { watchRequest, watchStateFrom, watchVerdict, type WatchConfig, type WatchVerdict } from '../core/watch';
-import type { TriggerState } from './state';
+import { forgetWatch, type TriggerState } from './state';
 
 export type EngineLogger = Logger;
 
@@ -102,15 +102,17 @@ export class MailboxEngine {
 		let emitted = 0;
 		const total: SyncStats = { pages: 0, records: 0, duplicates: 0, filtered: 0, gone: 0 };
 		for (;;) {
-			const outcome = await this.syncOnce();
+			const { outcome, replacesCursor } = await this.syncOnce();
 			for (const key of Object.keys(total) as Array<keyof SyncStats>) total[key] += outcome.stats[key];
 			const labels = this.deps.output === 'simplified' && outcome.events.length > 0 ? await this.labelList() : [];
 			const items = outcome.events.map((event) => toItemJson(event, this.deps.output, labels));
 			// Deactivated or shutting down meanwhile: touch nothing, emit nothing; the next run
 			// (or Pub/Sub's redelivery) starts again from the unmoved cursor.
 			if (this.retired || this.closing) throw new Error('Gmail Push Trigger is stopping');
-			// State first, then emit: n8n saves the static data at the moment we emit.
-			state.cursor = advance(state.cursor, outcome.cursor);
+			// State first, then emit: n8n saves the static data at the moment we emit. A stale
+			// cursor is behind the catch-up's by definition: replace it here, never earlier, so a
+			// failure or a close before this point leaves the old cursor to try again from.
+			state.cursor = replacesCursor ? outcome.cursor : advance(state.cursor, outcome.cursor);
 			if (outcome.keys.length > 0) state.recent = rememberKeys(state.recent, outcome.keys);
 			const newest = Math.max(...outcome.events.map((e) => Number(e.message.internalDate ?? 0)), 0);
 			if (newest > (state.lastEmittedAt ?? 0)) state.lastEmittedAt = newest;
@@ -163,17 +165,15 @@ export class MailboxEngine {
 	}
 
 	/** One history expansion; on a stale cursor, the bounded catch-up instead of a crash loop. */
-	private async syncOnce(): Promise<SyncOutcome> {
+	private async syncOnce(): Promise<{ outcome: SyncOutcome; replacesCursor: boolean }> {
 		const state = this.deps.state;
 		try {
-			return await syncFromCursor(this.deps.port, state, this.deps.sync);
+			return { outcome: await syncFromCursor(this.deps.port, state, this.deps.sync), replacesCursor: false };
 		} catch (error) {
 			if (!isStaleCursorError(error)) throw error;
 			const catchUp = this.deps.catchUp ?? DEFAULT_CATCH_UP;
 			const outcome = await catchUpFromStaleCursor(this.deps.port, state, this.deps.sync, catchUp, this.now());
 			const stale = state.cursor;
-			// The stale cursor is behind the new one by definition: replace it, do not advance it.
-			state.cursor = undefined;
 			this.deps.logger.warn(
 				`Gmail Push Trigger: history cursor ${stale} is older than the history Gmail keeps (history.list 404). ` +
 					`Caught up with messages.list since ${new Date(outcome.report.since).toISOString()} ` +
@@ -181,26 +181,34 @@ export class MailboxEngine {
 					`${outcome.report.listed} listed, ${outcome.events.length} not yet emitted${outcome.report.truncated ? ', older ones beyond the bound were skipped' : ''}); ` +
 					`restarting from historyId ${outcome.cursor}.`,
 			);
-			return outcome;
+			return { outcome, replacesCursor: true };
 		}
 	}
 
+	/**
+	 * Label names for the simplified output. They only decorate the items: when labels.list
+	 * fails, emit with the names we last had (or ids alone) rather than hold the mail back.
+	 */
 	private async labelList(): Promise<GmailLabel[]> {
 		if (!this.labels || this.now() - this.labels.at > LABELS_TTL_MS) {
-			this.labels = { at: this.now(), list: await this.deps.port.listLabels() };
+			try {
+				this.labels = { at: this.now(), list: await this.deps.port.listLabels() };
+			} catch (error) {
+				this.deps.logger.warn(`Gmail Push Trigger: labels.list failed, emitting with the label names last known: ${(error as Error).message}`);
+				return this.labels?.list ?? [];
+			}
 		}
 		return this.labels.list;
 	}
 
 	/**
-	 * Deactivation: from now on this engine emits nothing and holds no state. n8n may run the
-	 * webhook's delete() on another copy of the static data than the trigger's, and the
-	 * trigger's copy is saved whenever it emits: clear it too, so a later save cannot bring
-	 * the old watch and cursor back.
+	 * Deactivation: from now on this engine emits nothing. n8n may run the webhook's delete()
+	 * on another copy of the static data than the trigger's: forget the stopped watch in ours
+	 * too, so a later save cannot bring it back. The cursor stays (see forgetWatch).
 	 */
 	retire(): void {
 		this.retired = true;
-		for (const key of Object.keys(this.deps.state)) delete (this.deps.state as Record<string, unknown>)[key];
+		forgetWatch(this.deps.state);
 	}
 
 	/**

@@ -8,7 +8,7 @@ import { readConfig, readPushAuth } from './config';
 import { engineKeyOf, gmailPortFor, stateOf } from './context';
 import { ensureWatch } from './engine';
 import { toNodeApiError } from './errors';
-import { clearState } from './state';
+import { catchUpState, forgetWatch } from './state';
 import { findEngine } from './registry';
 import { scheduleSelfTestCall } from './testRun';
 
@@ -54,7 +54,9 @@ export async function create(this: IHookFunctions): Promise<boolean> {
 
 export async function remove(this: IHookFunctions): Promise<boolean> {
 	if (isManual(this) || isTestWebhook(this)) return true;
-	const staticData = this.getWorkflowStaticData('node');
+	const state = stateOf(this);
+	const engine = findEngine(engineKeyOf(this));
+	if (engine) catchUpState(state, engine.state);
 	try {
 		const config = readConfig(this);
 		await (await gmailPortFor(this, config)).stop();
@@ -62,7 +64,8 @@ export async function remove(this: IHookFunctions): Promise<boolean> {
 		// Deactivation must succeed even when Google is unreachable: the watch lapses within 7 days.
 		this.logger.warn(`Gmail Push Trigger: users.stop failed, the watch will lapse on its own: ${(error as Error).message}`);
 	}
-	clearState(staticData);
-	findEngine(engineKeyOf(this))?.retire();
+	// Only the watch goes: the cursor stays, so a re-activation emits what arrived meanwhile.
+	forgetWatch(state);
+	engine?.retire();
 	return true;
 }

@@ -4,6 +4,7 @@
  * write the cursor in a delivery (the trigger's engine), so the two can never roll it back.
  */
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
+import { isAfter } from '../core/cursor';
 import type { WatchState } from '../core/watch';
 
 export interface TriggerState {
@@ -18,15 +19,31 @@ export interface TriggerState {
 	lastEmittedAt?: number;
 }
 
-const KEYS: Array<keyof TriggerState> = ['cursor', 'emailAddress', 'watch', 'recent', 'lastEmittedAt'];
-
 /** Views n8n's static-data object as our state; writes go straight through to it. */
 export function asState(staticData: IDataObject): TriggerState {
 	return staticData as unknown as TriggerState;
 }
 
-export function clearState(staticData: IDataObject): void {
-	for (const key of KEYS) delete staticData[key];
+/**
+ * What a deactivation (or a save, which n8n runs as remove + add) keeps: everything but the
+ * watch. A re-activation then resumes from the cursor, as n8n's polling triggers resume from
+ * their static data, so mail that arrived meanwhile is emitted, once.
+ */
+export function forgetWatch(state: TriggerState): void {
+	delete state.watch;
+}
+
+/**
+ * Brings `target` up to `source` when source's cursor is further: n8n may hand delete() another
+ * copy of the static data than the running trigger's, and saves it afterwards; an older copy
+ * must not roll the cursor and the dedupe record back.
+ */
+export function catchUpState(target: TriggerState, source: TriggerState): void {
+	if (source.cursor === undefined || !isAfter(source.cursor, target.cursor)) return;
+	target.cursor = source.cursor;
+	if (source.recent !== undefined) target.recent = [...source.recent];
+	if (source.lastEmittedAt !== undefined) target.lastEmittedAt = source.lastEmittedAt;
+	if (source.emailAddress !== undefined) target.emailAddress = source.emailAddress;
 }
 
 /** Core items -> n8n items (the core's json is plain data, n8n types it as IDataObject). */
