@@ -15,7 +15,7 @@
  *     and one in twenty to an OIDC and a shared-secret workflow with junk credentials and a
  *     notification above the cursor that would make Gmail calls if it got through.
  * A mail waits in the mailbox all along. Expected: no 5xx, each answer as its request's kind
- * predicts (200 covered / other-mailbox, 400 from the node, 422 when n8n cannot parse the body,
+ * predicts (200 covered / other-mailbox / ignored (not a notification), 422 when n8n cannot parse the body,
  * 401/403 from push auth), n8n alive (/healthz), 0 Gmail calls, 0 executions, every trigger's
  * static data in the DB unchanged; then a genuine push still emits the waiting mail once.
  *
@@ -75,7 +75,7 @@ interface FuzzRequest {
 	/** Statuses this request may get. */
 	expect: number[];
 	/** For 200s: the node's `status` in the answer. */
-	accepted?: Array<'covered' | 'other-mailbox'>;
+	accepted?: Array<'covered' | 'other-mailbox' | 'ignored'>;
 }
 
 // ---- generators ------------------------------------------------------------------------------
@@ -209,7 +209,8 @@ class Gen {
 
 const JSON_TYPE = 'application/json';
 const ok = (accepted: 'covered' | 'other-mailbox'): Pick<FuzzRequest, 'expect' | 'accepted'> => ({ expect: [200], accepted: [accepted] });
-const rejected: Pick<FuzzRequest, 'expect'> = { expect: [400] };
+/** Authenticated but not a Gmail notification: acknowledged (2xx) so Pub/Sub does not redeliver it for days. */
+const rejected: Pick<FuzzRequest, 'expect' | 'accepted'> = { expect: [200], accepted: ['ignored'] };
 
 function jsonRequest(kind: string, body: unknown, outcome: Pick<FuzzRequest, 'expect' | 'accepted'>): FuzzRequest {
 	return { kind, target: 'none', body: JSON.stringify(body), contentType: JSON_TYPE, ...outcome };
@@ -331,11 +332,11 @@ function otherContent(g: Gen): FuzzRequest {
 		() => ({ kind: 'other JSON types', target: 'none', body: JSON.stringify(pushBody(String(g.cursor))), contentType: g.pick(['application/cloudevents+json', 'application/merge-patch+json', 'text/json', 'application/jsonx']), ...rejected }),
 		() => ({ kind: 'XML notification (duplicate)', xml: true, target: 'none', body: `<message><data>${dup}</data><messageId>7</messageId></message>`, contentType: g.pick(['application/xml', 'text/xml', 'application/atom+xml']), ...ok('covered') }),
 		() => ({ kind: 'XML junk', xml: true, target: 'none', body: g.pick(['<a/>', '<root><message>x</message></root>', `<message><data>${g.string(10, 'abc!*')}</data></message>`, '<message></message>']), contentType: 'application/xml', ...rejected }),
-		() => ({ kind: 'malformed JSON', target: 'none', body: g.pick(['{', '{"message":', "{'message':{}}", '{"message":{"data":"x"}}}', 'nul', '[1,]', '{"a":1,}', g.string(20, '{}[]:,"')]), contentType: JSON_TYPE, expect: [400, 422] }),
+		() => ({ kind: 'malformed JSON', target: 'none', body: g.pick(['{', '{"message":', "{'message':{}}", '{"message":{"data":"x"}}}', 'nul', '[1,]', '{"a":1,}', g.string(20, '{}[]:,"')]), contentType: JSON_TYPE, expect: [200, 422], accepted: ['ignored'] }),
 		() => ({ kind: 'JSON, unknown charset', target: 'none', body: JSON.stringify(pushBody(String(g.cursor))), contentType: g.pick(['application/json; charset=utf-16', 'application/json; charset=bogus', 'application/json; charset=ebcdic']), expect: [422] }),
 		() => ({ kind: 'JSON, utf-8 charset', target: 'none', body: JSON.stringify(pushBody(String(g.cursor))), contentType: 'application/json; charset=utf-8', ...ok('covered') }),
 		() => ({ kind: 'empty body', xml: true, target: 'none', body: '', contentType: g.pick([JSON_TYPE, 'text/plain', 'application/xml', undefined]), ...rejected }),
-		() => ({ kind: 'JSON with a BOM', target: 'none', body: `\uFEFF${JSON.stringify(pushBody(String(g.cursor)))}`, contentType: JSON_TYPE, expect: [200, 400, 422], accepted: ['covered'] }),
+		() => ({ kind: 'JSON with a BOM', target: 'none', body: `\uFEFF${JSON.stringify(pushBody(String(g.cursor)))}`, contentType: JSON_TYPE, expect: [200, 422], accepted: ['covered', 'ignored'] }),
 	];
 	return g.pick(variants)();
 }

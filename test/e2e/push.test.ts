@@ -235,13 +235,15 @@ describe.each(selectedMajors())('Gmail Push Trigger, push delivery, in n8n %i.x'
 		});
 	});
 
-	it('malformed or unauthenticated pushes are refused and start nothing', async () => {
+	it('malformed pushes are acknowledged and ignored, unauthenticated ones refused; none starts anything', async () => {
 		await step(async () => {
 			const before = (await session.api.executions(workflowId)).length;
 			const gmailCalls = fake.calls.length;
-			expect((await post({})).status).toBe(400);
-			expect((await post('not json', { contentType: 'text/plain' })).status).toBe(400);
-			expect((await post({ message: { data: 'bm90IGpzb24=' } })).status).toBe(400);
+			// Authenticated but no Gmail notification: acknowledged, so Pub/Sub does not redeliver it for days.
+			for (const reply of [await post({}), await post('not json', { contentType: 'text/plain' }), await post({ message: { data: 'bm90IGpzb24=' } })]) {
+				expect(reply.status).toBe(200);
+				expect(JSON.parse(reply.text)).toMatchObject({ status: 'ignored' });
+			}
 			expect((await post(pushBody(fake.mailbox.historyId + '0', '9'), { token: null })).status).toBe(401);
 			expect((await post(pushBody(fake.mailbox.historyId + '0', '9'), { token: 'wrong-secret-0123456789' })).status).toBe(403);
 			await sleep(SETTLE_MS);

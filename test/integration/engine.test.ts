@@ -535,6 +535,44 @@ describe('MailboxEngine over the real Gmail client', () => {
 		});
 	});
 
+	describe('lasting failures', () => {
+		it('are reported once, then backed off: redelivered notifications ask Google nothing until the back-off ends', async () => {
+			const reports: Array<{ message: string; during: string }> = [];
+			const h = await activeEngine(fake, {});
+			const failing = engineFor(fake, {
+				state: h.state,
+				onLastingFailure: (error, during) => reports.push({ message: (error as Error).message, during }),
+			});
+			const mail = fake.mailbox.deliver({ subject: 'while the scope is gone' });
+			fake.faults.failNext('history.list', 403, 1, { reason: 'insufficientPermissions', message: 'Request had insufficient authentication scopes.' });
+
+			await expect(failing.engine.handle(notificationOf(fake))).rejects.toThrow(/insufficient authentication scopes/);
+			expect(reports).toEqual([{ message: expect.stringMatching(/insufficient/), during: 'sync' }]);
+			const calls = fake.calls.length;
+			for (let i = 0; i < 10; i++) await expect(failing.engine.handle(notificationOf(fake))).rejects.toThrow(/insufficient/);
+			await failing.engine.tick({ syncAfterMs: 0 });
+			expect(fake.calls.length).toBe(calls);
+
+			// After the back-off (5 min) the next notification tries again, and the fix heals it.
+			failing.clock.now += 5 * 60 * 1000;
+			await failing.engine.handle(notificationOf(fake));
+			expect(ids(failing.items())).toEqual([mail.id]);
+			expect(reports).toHaveLength(1);
+		});
+
+		it('transient ones (429, 503) are neither reported nor backed off', async () => {
+			const reports: unknown[] = [];
+			const h = engineFor(fake, { onLastingFailure: (error) => reports.push(error) });
+			await h.engine.ensureWatch(uniqueKey());
+			const mail = fake.mailbox.deliver({ subject: 'through the storm' });
+			fake.faults.failNext('history.list', 503, 1);
+			await expect(h.engine.handle(notificationOf(fake))).rejects.toThrow(/503/);
+			await h.engine.handle(notificationOf(fake));
+			expect(ids(h.items())).toEqual([mail.id]);
+			expect(reports).toEqual([]);
+		});
+	});
+
 	describe('deactivation', () => {
 		it('retire() forgets the watch but keeps cursor and dedupe record, so a re-activation resumes and emits what came meanwhile once', async () => {
 			const h = await activeEngine(fake);

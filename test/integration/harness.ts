@@ -8,7 +8,7 @@ import { SIMPLIFIED_HEADERS, type ItemJson, type OutputMode } from '../../nodes/
 import type { GmailPort } from '../../nodes/GmailPushTrigger/core/port';
 import type { SyncOptions } from '../../nodes/GmailPushTrigger/core/sync';
 import type { WatchConfig } from '../../nodes/GmailPushTrigger/core/watch';
-import { MailboxEngine, type EngineLogger } from '../../nodes/GmailPushTrigger/shell/engine';
+import { MailboxEngine, type EngineDeps, type EngineLogger } from '../../nodes/GmailPushTrigger/shell/engine';
 import type { TriggerState } from '../../nodes/GmailPushTrigger/shell/state';
 import type { RequestingAuth } from '../../nodes/GmailPushTrigger/transport/auth';
 import { createGmailPort } from '../../nodes/GmailPushTrigger/transport/gmail';
@@ -81,6 +81,7 @@ export interface EngineSetup {
 	watch?: Partial<WatchConfig>;
 	state?: TriggerState;
 	port?: GmailPort;
+	onLastingFailure?: EngineDeps['onLastingFailure'];
 }
 
 export function engineFor(fake: FakeGoogle, setup: EngineSetup = {}): EngineHarness {
@@ -102,6 +103,7 @@ export function engineFor(fake: FakeGoogle, setup: EngineSetup = {}): EngineHarn
 			stateAtDelivery.push(structuredClone(state));
 		},
 		logger,
+		onLastingFailure: setup.onLastingFailure,
 		now: () => clock.now,
 	});
 	return { engine, state, batches, stateAtDelivery, items: () => batches.flat(), logger, port, clock };

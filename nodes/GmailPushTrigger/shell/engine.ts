@@ -5,6 +5,7 @@
  * cursor. It owns the trigger's copy of the static data, which n8n saves when we emit.
  */
 import { advance, isAfter, rememberKeys } from '../core/cursor';
+import { classifyFailure, lastingFailureBackoffMs, watchLapsesSoon } from '../core/failure';
 import type { Logger } from '../core/logger';
 import { sameMailbox, type GmailNotification } from '../core/notification';
 import type { GmailLabel, GmailPort } from '../core/port';
@@ -27,7 +28,26 @@ export interface EngineDeps {
 	logger: EngineLogger;
 	/** Bounds of the catch-up after a stale cursor (history.list 404). */
 	catchUp?: CatchUpOptions;
+	/**
+	 * A failure that retrying will not heal (see core/failure), reported once per episode; the
+	 * engine then backs off. Also a watch renewal that keeps failing while the watch lapses.
+	 */
+	onLastingFailure?: (error: unknown, during: FailureStage) => void;
+	/**
+	 * Where the lasting-failure episode lives: shared by the engines of one node in this process,
+	 * so the engine n8n starts after reporting it (n8n re-adds the trigger) keeps backing off.
+	 */
+	failures?: FailureRecord;
 	now?: () => number;
+}
+
+export type FailureStage = 'sync' | 'watch';
+
+/** The current episode of lasting failures of one node (empty when the last call succeeded). */
+export interface FailureRecord {
+	episode?: { error: unknown; failures: number; until: number };
+	/** The lapsing watch was reported (once per lapse). */
+	lapseReported?: boolean;
 }
 
 export type EnsureWatchResult = WatchVerdict | 'forced';
@@ -52,8 +72,36 @@ export class MailboxEngine {
 	/** After a failed renewal: no new attempt before this (each watch call costs 100 units). */
 	private watchRetryAt = 0;
 	private watchFailures = 0;
+	private readonly failures: FailureRecord;
 
-	constructor(private readonly deps: EngineDeps) {}
+	constructor(private readonly deps: EngineDeps) {
+		this.failures = deps.failures ?? {};
+	}
+
+	/**
+	 * Runs a Gmail task unless a lasting failure is backing off (then it fails at once with that
+	 * error and asks Google nothing: no token request per redelivered push). A lasting failure
+	 * starts or extends the back-off and is reported on the first of its episode.
+	 */
+	private async guarded<T>(during: FailureStage, task: () => Promise<T>): Promise<T> {
+		const episode = this.failures.episode;
+		if (episode && this.now() < episode.until) throw episode.error;
+		try {
+			const result = await task();
+			this.failures.episode = undefined;
+			return result;
+		} catch (error) {
+			if (classifyFailure(error) === 'lasting') {
+				const failures = (this.failures.episode?.failures ?? 0) + 1;
+				this.failures.episode = { error, failures, until: this.now() + lastingFailureBackoffMs(failures) };
+				this.deps.logger.error(
+					`Gmail Push Trigger: ${(error as Error).message} (will not heal by retrying; next try in ${lastingFailureBackoffMs(failures) / 60000} min)`,
+				);
+				if (failures === 1) this.deps.onLastingFailure?.(error, during);
+			}
+			throw error;
+		}
+	}
 
 	get state(): TriggerState {
 		return this.deps.state;
@@ -98,6 +146,10 @@ export class MailboxEngine {
 	}
 
 	private async syncNow(): Promise<HandleResult> {
+		return await this.guarded('sync', async () => await this.drainHistory());
+	}
+
+	private async drainHistory(): Promise<HandleResult> {
 		const state = this.deps.state;
 		let emitted = 0;
 		const total: SyncStats = { pages: 0, records: 0, duplicates: 0, filtered: 0, gone: 0 };
@@ -141,8 +193,10 @@ export class MailboxEngine {
 		try {
 			if (duties.watchKey !== undefined && this.now() >= this.watchRetryAt) {
 				try {
-					await this.ensureWatch(duties.watchKey);
+					const watchKey = duties.watchKey;
+					await this.guarded('watch', async () => await this.ensureWatch(watchKey));
 					this.watchFailures = 0;
+					this.failures.lapseReported = false;
 				} catch (error) {
 					// 5, 10, 20, 40, 60, 60 ... minutes: well inside the week a watch lives.
 					const waitMs = Math.min(60, 5 * 2 ** this.watchFailures++) * 60 * 1000;
@@ -150,6 +204,11 @@ export class MailboxEngine {
 					this.deps.logger.error(
 						`Gmail Push Trigger: could not renew the Gmail watch (next try in ${waitMs / 60000} min): ${(error as Error).message}`,
 					);
+					// Transient or not, a watch about to lapse means no more notifications: say so once.
+					if (classifyFailure(error) !== 'lasting' && watchLapsesSoon(this.deps.state.watch?.expiration, this.now()) && !this.failures.lapseReported) {
+						this.failures.lapseReported = true;
+						this.deps.onLastingFailure?.(error, 'watch');
+					}
 				}
 			}
 			if (this.lastSyncAt === undefined || this.now() - this.lastSyncAt >= duties.syncAfterMs) {

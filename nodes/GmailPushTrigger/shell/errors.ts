@@ -3,7 +3,8 @@
  * the failures users hit in the field (missing publisher grant, topic in another project,
  * missing scope, revoked token).
  */
-import { NodeApiError, type INode, type JsonObject } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError, type INode, type JsonObject } from 'n8n-workflow';
+import { classifyFailure } from '../core/failure';
 import { GmailApiError } from '../core/port';
 import { projectOfTopic } from '../core/watch';
 
@@ -24,6 +25,9 @@ export function fixHint(error: GmailApiError, context: { topicName?: string; dur
 			return `Create the topic first: gcloud pubsub topics create ${topic.split('/').pop()} --project=${project ?? '<project>'}`;
 		}
 	}
+	if (/invalid_grant|expired or revoked|invalid jwt/.test(text)) {
+		return 'Google no longer accepts this credential (its refresh token was revoked or expired, or the service account key was deleted): reconnect the OAuth2 credential in n8n (an OAuth app left in "Testing" loses its token after 7 days: publish it) or paste a new service account key.';
+	}
 	if (error.status === 401) return 'Google rejected the credential: reconnect it (OAuth2) or check the service account key.';
 	if (error.status === 403 && /scope|insufficient/.test(text)) {
 		return 'The credential lacks the Gmail read scope (https://www.googleapis.com/auth/gmail.readonly): reconnect it with that scope, or add it to the domain-wide delegation of the service account.';
@@ -36,6 +40,24 @@ export function fixHint(error: GmailApiError, context: { topicName?: string; dur
 	}
 	if (error.status === 429) return 'Gmail is rate-limiting this mailbox; the trigger retries on its own.';
 	return undefined;
+}
+
+/**
+ * What the trigger reports through n8n's error path for a failure that retrying will not heal,
+ * or a watch renewal that keeps failing while the watch lapses.
+ */
+export function lastingFailureError(
+	node: INode,
+	thrown: unknown,
+	context: { topicName?: string; during: 'sync' | 'watch'; watchExpiration?: number },
+): Error {
+	const converted = toNodeApiError(node, thrown, context);
+	const error = converted instanceof Error ? converted : new NodeOperationError(node, String(converted));
+	if (context.during === 'watch' && classifyFailure(thrown) !== 'lasting') {
+		const when = context.watchExpiration ? new Date(context.watchExpiration).toISOString() : 'soon';
+		error.message = `Gmail Push Trigger cannot renew the Gmail watch, which expires ${when}; after that no new email arrives until it is renewed: ${error.message}`;
+	}
+	return error;
 }
 
 export function toNodeApiError(node: INode, thrown: unknown, context: { topicName?: string; during?: string } = {}): NodeApiError | unknown {

@@ -9,7 +9,7 @@ import { engineKeyOf, gmailPortFor, stateOf } from './context';
 import { ensureWatch } from './engine';
 import { toNodeApiError } from './errors';
 import { catchUpState, forgetWatch } from './state';
-import { findEngine } from './registry';
+import { findEngine, forgetFailures } from './registry';
 import { scheduleSelfTestCall } from './testRun';
 
 function isManual(context: IHookFunctions): boolean {
@@ -67,5 +67,6 @@ export async function remove(this: IHookFunctions): Promise<boolean> {
 	// Only the watch goes: the cursor stays, so a re-activation emits what arrived meanwhile.
 	forgetWatch(state);
 	engine?.retire();
+	forgetFailures(engineKeyOf(this));
 	return true;
 }

@@ -1,7 +1,9 @@
 /**
  * Push delivery: Pub/Sub POSTs the notification here. We answer 2xx only once the emails are
  * emitted and the cursor is in the static data n8n saves; non-2xx makes Pub/Sub redeliver.
- * Bad input gets a 400 with a short reason and never reaches Gmail.
+ * A push that passed authentication but is no Gmail notification is acknowledged (2xx) with a
+ * warning: redelivery cannot make it valid, and a 4xx would make Pub/Sub retry it for days.
+ * It never reaches Gmail.
  */
 import type { IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 import { decodePushBody } from '../core/notification';
@@ -43,7 +45,10 @@ export async function receivePush(this: IWebhookFunctions): Promise<IWebhookResp
 	}
 
 	const decoded = decodePushBody(this.getBodyData());
-	if (!decoded.ok) return reply(400, { error: decoded.reason });
+	if (!decoded.ok) {
+		this.logger.warn(`Gmail Push Trigger: acknowledged a push that is not a Gmail notification (${decoded.reason}); check what publishes to the topic`);
+		return reply(200, { status: 'ignored', reason: decoded.reason });
+	}
 	const notification = decoded.notification;
 
 	if (this.getMode() === 'manual') {

@@ -18,8 +18,8 @@ import { normalisePrivateKey, OAUTH2_CREDENTIAL, SERVICE_ACCOUNT_CREDENTIAL } fr
 import { readConfig, type TriggerConfig } from './config';
 import { engineKeyOf, gmailPortFor, stateOf } from './context';
 import { MailboxEngine } from './engine';
-import { toNodeApiError } from './errors';
-import { registerEngine } from './registry';
+import { lastingFailureError, toNodeApiError } from './errors';
+import { failureRecordFor, registerEngine } from './registry';
 import { toExecutionData } from './state';
 
 /** How often the timer looks at its duties (they themselves are due hourly or daily). */
@@ -51,6 +51,11 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 		catchUp: config.catchUp,
 		deliver: (items) => this.emit([toExecutionData(items)]),
 		logger: this.logger,
+		failures: failureRecordFor(key),
+		// n8n's trigger error path: the user sees it, the workflow's error workflow runs, and n8n
+		// restarts the trigger (which keeps backing off, see failureRecordFor).
+		onLastingFailure: (error, during) =>
+			this.emitError(lastingFailureError(this.getNode(), error, { topicName: config.watch.topicName, during, watchExpiration: stateOf(this).watch?.expiration })),
 	});
 
 	// Awaited before we return: n8n saves the static data right after activation, so the
@@ -74,6 +79,7 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 			subscriptionName: config.subscriptionName,
 			auth: await pubSubAuth(this, config),
 			logger: this.logger,
+			onFatal: (error) => this.emitError(new NodeOperationError(this.getNode(), error.message, { description: 'Pull delivery stopped receiving notifications; the safety-net sync still runs.' })),
 			onMessage: async (data, meta) => {
 				const decoded = decodeNotificationText(data.toString('utf8'), meta);
 				if (!decoded.ok) {

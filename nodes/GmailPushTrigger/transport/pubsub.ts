@@ -22,6 +22,12 @@ export interface SubscriberOptions {
 	logger: Logger;
 	/** Notifications held at once; Gmail sends at most one per second per mailbox. */
 	maxMessages?: number;
+	/**
+	 * A fatal stream error after start-up (subscription deleted, permission or credential
+	 * revoked), once per episode, with what to fix. The subscriber keeps reconnecting at the
+	 * back-off cap meanwhile, so a fix heals it.
+	 */
+	onFatal?: (error: Error & { code?: number }) => void;
 }
 
 /** gRPC status codes that no reconnect will fix. */
@@ -62,6 +68,9 @@ export class PubSubSubscriber {
 	private closed = false;
 	private failures = 0;
 	private reopenTimer?: NodeJS.Timeout;
+	/** While start() waits: takes an early fatal error, which then fails activation. */
+	private startWaiter?: (error: { code?: number; message?: string }) => void;
+	private fatalReported = false;
 
 	constructor(private readonly options: SubscriberOptions) {}
 
@@ -72,18 +81,20 @@ export class PubSubSubscriber {
 	async start(settleMs = 3000): Promise<void> {
 		const early = await new Promise<{ code?: number; message?: string } | undefined>((resolve) => {
 			const timer = setTimeout(() => resolve(undefined), settleMs);
-			this.open((error) => {
+			this.startWaiter = (error) => {
 				clearTimeout(timer);
 				resolve(error);
-			});
+			};
+			this.open();
 		});
+		this.startWaiter = undefined;
 		if (early) {
 			await this.close();
 			throw Object.assign(new Error(pubSubHint(early, this.options.subscriptionName)), { code: early.code });
 		}
 	}
 
-	private open(onFatal?: (error: { code?: number; message?: string }) => void): void {
+	private open(): void {
 		const { subscriptionName } = this.options;
 		const projectId = subscriptionName.split('/')[1];
 		this.pubsub = new PubSub(clientConfig(projectId, this.options.auth));
@@ -93,9 +104,14 @@ export class PubSubSubscriber {
 		this.subscription = subscription;
 		subscription.on('message', (message: Message) => void this.handle(message));
 		subscription.on('error', (error: { code?: number; message?: string }) => {
-			if (onFatal && error.code !== undefined && FATAL_CODES[error.code]) {
-				onFatal(error);
+			const fatal = error.code !== undefined && FATAL_CODES[error.code] !== undefined;
+			if (fatal && this.startWaiter) {
+				this.startWaiter(error);
 				return;
+			}
+			if (fatal && !this.fatalReported) {
+				this.fatalReported = true;
+				this.options.onFatal?.(Object.assign(new Error(pubSubHint(error, this.options.subscriptionName)), { code: error.code }));
 			}
 			void this.reopen(error);
 		});
@@ -106,6 +122,7 @@ export class PubSubSubscriber {
 			await this.options.onMessage(message.data, { id: message.id, publishTime: message.publishTime.toISOString() });
 			message.ack();
 			this.failures = 0;
+			this.fatalReported = false;
 		} catch {
 			message.nack();
 		}

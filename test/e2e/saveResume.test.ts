@@ -1,0 +1,112 @@
+/**
+ * Saving an active workflow, and deactivating then activating it, in a real n8n (1.123 and 2.41;
+ * E2E_N8N_VERSIONS=1,2). n8n removes and re-adds the triggers then (on 2.x when the saved version
+ * is published again): delete() runs exactly as on a deactivation. Emails that arrive before,
+ * during and after the save, and while the workflow is inactive, must each come out exactly once:
+ * a re-activation resumes from the kept cursor, only the watch is stopped.
+ */
+import { selectedMajors, sleep, waitFor } from '../support/n8n';
+import type { StoredMessage } from '../support/fakeGoogle';
+import {
+	SETTLE_MS,
+	activateAndWait,
+	pushUntilAccepted,
+	startE2e,
+	triggerStartedLog,
+	triggerWorkflow,
+	type E2eContext,
+} from './deliveryHarness';
+
+jest.setTimeout(180_000);
+
+describe.each(selectedMajors())('saving and re-activating an active Gmail Push Trigger, in n8n %i.x', (major) => {
+	const workflow = triggerWorkflow({ name: `Gmail save resume v${major}`, delivery: 'push' });
+	let ctx: E2eContext;
+	let workflowId: string;
+	const delivered: StoredMessage[] = [];
+	const deliver = (subject: string): StoredMessage => {
+		const mail = ctx.deliver(subject);
+		delivered.push(mail);
+		return mail;
+	};
+	const push = async () => expect(await pushUntilAccepted(ctx, workflow.webhookId, ctx.fake.mailbox.historyId)).toBe(200);
+	/** Each delivered email exactly once, in the order of arrival. */
+	const expectEachOnce = async () => {
+		const { items } = await ctx.waitForItems(workflowId, delivered.length, 60_000);
+		expect(items.map((i) => i.id)).toEqual(delivered.map((m) => m.id));
+	};
+
+	beforeAll(async () => {
+		ctx = await startE2e(major);
+		workflowId = await ctx.session.api.importWorkflow(workflow, [ctx.credential]);
+		await ctx.step(async () => {
+			await activateAndWait(ctx, workflowId, workflow.name);
+			await ctx.session.api.waitForWebhookRegistered(`${workflow.webhookId}/webhook`);
+		});
+	}, 120_000);
+
+	afterAll(async () => {
+		await ctx?.close();
+	});
+
+	it('emails before, during and after saving the active workflow each come out once', async () => {
+		await ctx.step(async () => {
+			deliver('before the save');
+			await push();
+			await ctx.waitForItems(workflowId, 1);
+			const watches = ctx.fake.count('users.watch');
+			const stops = ctx.fake.count('users.stop');
+
+			// What the editor sends when the user edits and saves (1.x re-adds the triggers at
+			// once; 2.x saves a draft, and publishing it re-adds them).
+			const from = ctx.session.n8n.logOffset();
+			const saved = await ctx.session.api.rest<Record<string, unknown>>('GET', `/rest/workflows/${workflowId}`);
+			const saving = ctx.session.api.rest('PATCH', `/rest/workflows/${workflowId}`, { ...saved, name: `${workflow.name} (edited)` });
+			deliver('during the save');
+			await saving;
+			if (major === 2) {
+				deliver('between the save and the publish');
+				expect((await ctx.session.api.activate(workflowId)).status).toBe(200);
+			}
+			await ctx.session.n8n.waitForLog(triggerStartedLog(major, `${workflow.name} (edited)`), 30_000, from);
+			await waitFor('the watch renewed by the re-added trigger', () => ctx.fake.count('users.watch') > watches, 30_000);
+			expect(ctx.fake.count('users.stop')).toBe(stops + 1);
+
+			deliver('after the save');
+			await push();
+			await expectEachOnce();
+		});
+	});
+
+	it('emails that arrive while the workflow is inactive come out once at re-activation', async () => {
+		await ctx.step(async () => {
+			const name = `${workflow.name} (edited)`;
+			expect((await ctx.session.api.deactivate(workflowId)).status).toBe(200);
+			await waitFor('users.stop at deactivation', () => ctx.fake.count('users.stop') >= 2, 30_000);
+			const stored = await ctx.stateInDb(workflowId);
+			expect(stored.watch).toBeUndefined();
+			expect(BigInt(stored.cursor ?? '0')).toBeGreaterThan(0n);
+
+			deliver('while inactive 1');
+			deliver('while inactive 2');
+			await sleep(SETTLE_MS);
+			expect((await ctx.triggerItems(workflowId)).items).toHaveLength(delivered.length - 2);
+
+			await activateAndWait(ctx, workflowId, name);
+			// No notification needed: the trigger's first sync starts from the kept cursor.
+			await expectEachOnce();
+
+			deliver('after re-activation');
+			await ctx.session.api.waitForWebhookRegistered(`${workflow.webhookId}/webhook`);
+			await push();
+			await expectEachOnce();
+			// A late duplicate of an old notification costs nothing and emits nothing.
+			const gets = ctx.fake.count('messages.get');
+			expect(await pushUntilAccepted(ctx, workflow.webhookId, delivered[0].historyId.toString())).toBe(200);
+			await sleep(SETTLE_MS);
+			expect(ctx.fake.count('messages.get')).toBe(gets);
+			await expectEachOnce();
+			expect((await ctx.stateInDb(workflowId)).cursor).toBe(ctx.fake.mailbox.historyId);
+		});
+	});
+});
