@@ -9,7 +9,7 @@ import { engineKeyOf, gmailPortFor, stateOf } from './context';
 import { ensureWatch } from './engine';
 import { toNodeApiError } from './errors';
 import { catchUpState, forgetWatch } from './state';
-import { findEngine, forgetFailures } from './registry';
+import { findEngine, forgetFailures, watchedByOthers } from './registry';
 import { scheduleSelfTestCall } from './testRun';
 
 function isManual(context: IHookFunctions): boolean {
@@ -57,9 +57,14 @@ export async function remove(this: IHookFunctions): Promise<boolean> {
 	const state = stateOf(this);
 	const engine = findEngine(engineKeyOf(this));
 	if (engine) catchUpState(state, engine.state);
+	const key = engineKeyOf(this);
 	try {
-		const config = readConfig(this);
-		await (await gmailPortFor(this, config)).stop();
+		if (watchedByOthers(state.emailAddress, key)) {
+			this.logger.info(`Gmail Push Trigger: left the Gmail watch of ${state.emailAddress} running: another active trigger uses it`);
+		} else {
+			const config = readConfig(this);
+			await (await gmailPortFor(this, config)).stop();
+		}
 	} catch (error) {
 		// Deactivation must succeed even when Google is unreachable: the watch lapses within 7 days.
 		this.logger.warn(`Gmail Push Trigger: users.stop failed, the watch will lapse on its own: ${(error as Error).message}`);
@@ -67,6 +72,6 @@ export async function remove(this: IHookFunctions): Promise<boolean> {
 	// Only the watch goes: the cursor stays, so a re-activation emits what arrived meanwhile.
 	forgetWatch(state);
 	engine?.retire();
-	forgetFailures(engineKeyOf(this));
+	forgetFailures(key);
 	return true;
 }

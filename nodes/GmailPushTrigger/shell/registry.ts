@@ -33,6 +33,36 @@ export function failureRecordFor(key: string): FailureRecord {
 	return record;
 }
 
+/**
+ * Gmail keeps one watch per mailbox (and Cloud project): two active triggers on one mailbox
+ * share it, so stopping it for one would silence the other. Which triggers of this process
+ * watch which mailbox.
+ */
+const watchers = new Map<string, Set<string>>();
+
+/** Records that `key` watches `emailAddress`; returns the other triggers that already do. */
+export function holdWatch(emailAddress: string, key: string): { others: string[]; release: () => void } {
+	const mailbox = emailAddress.toLowerCase();
+	let keys = watchers.get(mailbox);
+	if (!keys) watchers.set(mailbox, (keys = new Set()));
+	const others = [...keys].filter((k) => k !== key);
+	keys.add(key);
+	const held = keys;
+	return {
+		others,
+		release: () => {
+			held.delete(key);
+			if (held.size === 0 && watchers.get(mailbox) === held) watchers.delete(mailbox);
+		},
+	};
+}
+
+/** True when a trigger of this process other than `key` still watches the mailbox. */
+export function watchedByOthers(emailAddress: string | undefined, key: string): boolean {
+	if (emailAddress === undefined) return false;
+	return [...(watchers.get(emailAddress.toLowerCase()) ?? [])].some((k) => k !== key);
+}
+
 /** A deliberate deactivation or save starts afresh. */
 export function forgetFailures(key: string): void {
 	failureRecords.delete(key);

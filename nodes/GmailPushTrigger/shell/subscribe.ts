@@ -19,7 +19,7 @@ import { readConfig, type TriggerConfig } from './config';
 import { engineKeyOf, gmailPortFor, stateOf } from './context';
 import { MailboxEngine } from './engine';
 import { lastingFailureError, toNodeApiError } from './errors';
-import { failureRecordFor, registerEngine } from './registry';
+import { failureRecordFor, holdWatch, registerEngine, watchedByOthers } from './registry';
 import { toExecutionData } from './state';
 
 /** How often the timer looks at its duties (they themselves are due hourly or daily). */
@@ -73,6 +73,14 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 		throw toNodeApiError(this.getNode(), error, { topicName: config.watch.topicName, during: 'watch' });
 	}
 
+	// One Gmail watch per mailbox: say so when another active trigger here already has it.
+	const watcher = config.delivery !== 'poll' && engine.state.emailAddress !== undefined ? holdWatch(engine.state.emailAddress, key) : undefined;
+	if (watcher && watcher.others.length > 0) {
+		this.logger.warn(
+			`Gmail Push Trigger: ${engine.state.emailAddress} is already watched by another active Gmail Push Trigger in this n8n; Gmail keeps one watch per mailbox, so both share it (and its topic and labels: the last activation's win)`,
+		);
+	}
+
 	let subscriber: PubSubSubscriber | undefined;
 	if (config.delivery === 'pull' && config.subscriptionName) {
 		subscriber = new PubSubSubscriber({
@@ -95,7 +103,8 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 		} catch (error) {
 			// Activation fails and n8n will not call closeFunction: stop the watch we just made,
 			// as closeFunction would, so retries do not leave watches (100 units each) behind.
-			await port.stop().catch(() => undefined);
+			watcher?.release();
+			if (!watchedByOthers(engine.state.emailAddress, key)) await port.stop().catch(() => undefined);
 			throw new NodeOperationError(this.getNode(), (error as Error).message);
 		}
 	}
@@ -116,10 +125,11 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 			clearInterval(timer);
 			unregister();
 			await engine.close();
+			watcher?.release();
 			if (subscriber) {
 				await subscriber.close();
 				try {
-					await port.stop();
+					if (!watchedByOthers(engine.state.emailAddress, key)) await port.stop();
 				} catch (error) {
 					this.logger.warn(`Gmail Push Trigger: users.stop failed, the watch will lapse on its own: ${(error as Error).message}`);
 				}

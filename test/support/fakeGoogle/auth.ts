@@ -120,6 +120,7 @@ export class FakeAuth {
 	requiredScope: string | string[] | undefined;
 	grantedScopes: string[];
 	private readonly revoked = new Set<string>();
+	private keyDeleted = false;
 	private readonly publicKey: KeyObject | undefined;
 
 	constructor(private readonly options: AuthOptions = {}) {
@@ -153,6 +154,12 @@ export class FakeAuth {
 	/** Every token issued so far now answers 401, forcing clients to refresh. */
 	expireTokens(): void {
 		for (const t of this.tokens.values()) t.expiresAt = 0;
+	}
+
+	/** The service account's key was deleted in the console: its JWTs are refused from now on. */
+	deleteServiceAccountKey(): void {
+		this.keyDeleted = true;
+		this.expireTokens();
 	}
 
 	revokeRefreshToken(refreshToken: string): void {
@@ -228,7 +235,7 @@ export class FakeAuth {
 		} catch {
 			throw oauthError(400, 'invalid_grant', 'Invalid JWT: malformed assertion.');
 		}
-		if (header.alg !== 'RS256') throw oauthError(400, 'invalid_grant', 'Invalid JWT Signature.');
+		if (header.alg !== 'RS256' || this.keyDeleted) throw oauthError(400, 'invalid_grant', 'Invalid JWT Signature.');
 		let signatureVerified = false;
 		if (this.publicKey) {
 			const ok = verify('RSA-SHA256', Buffer.from(`${parts[0]}.${parts[1]}`), this.publicKey, Buffer.from(parts[2], 'base64url'));

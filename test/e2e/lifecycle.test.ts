@@ -1,15 +1,21 @@
 /**
- * Saving an active workflow, and deactivating then activating it, in a real n8n (1.123 and 2.41;
- * E2E_N8N_VERSIONS=1,2). n8n removes and re-adds the triggers then (on 2.x when the saved version
- * is published again): delete() runs exactly as on a deactivation. Emails that arrive before,
- * during and after the save, and while the workflow is inactive, must each come out exactly once:
- * a re-activation resumes from the kept cursor, only the watch is stopped.
+ * The trigger's lifecycle in a real n8n (1.123 and 2.41; E2E_N8N_VERSIONS=1,2), one n8n per
+ * version for all of it:
+ * - Saving an active workflow, and deactivating then activating it. n8n removes and re-adds the
+ *   triggers then (on 2.x when the saved version is published again): delete() runs exactly as on
+ *   a deactivation. Emails that arrive before, during and after the save, and while the workflow
+ *   is inactive, must each come out exactly once: a re-activation resumes from the kept cursor,
+ *   only the watch is stopped.
+ * - A failure that retrying will not heal (the service account's key deleted) reaches the user:
+ *   the workflow's error workflow runs with a message that says what to fix, and redelivered
+ *   pushes stop asking Google for tokens.
  */
-import { selectedMajors, sleep, waitFor } from '../support/n8n';
+import { itemsOf, selectedMajors, sleep, waitFor, type WorkflowJson } from '../support/n8n';
 import type { StoredMessage } from '../support/fakeGoogle';
 import {
 	SETTLE_MS,
 	activateAndWait,
+	pushNotification,
 	pushUntilAccepted,
 	startE2e,
 	triggerStartedLog,
@@ -107,6 +113,57 @@ describe.each(selectedMajors())('saving and re-activating an active Gmail Push T
 			expect(ctx.fake.count('messages.get')).toBe(gets);
 			await expectEachOnce();
 			expect((await ctx.stateInDb(workflowId)).cursor).toBe(ctx.fake.mailbox.historyId);
+		});
+	});
+
+	it('a deleted service-account key runs the error workflow once with what to fix, and pushes stop asking for tokens', async () => {
+		await ctx.step(async () => {
+			const errorWorkflow: WorkflowJson = {
+				name: `Gmail errors v${major}`,
+				nodes: [
+					{ id: 'error-trigger', name: 'Error Trigger', type: 'n8n-nodes-base.errorTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+					{ id: 'record', name: 'Record', type: 'n8n-nodes-base.noOp', typeVersion: 1, position: [240, 0], parameters: {} },
+				],
+				connections: { 'Error Trigger': { main: [[{ node: 'Record', type: 'main', index: 0 }]] } },
+				settings: { executionOrder: 'v1' },
+			};
+			const errorWorkflowId = await ctx.session.api.importWorkflow(errorWorkflow);
+			const failing = triggerWorkflow({ name: `Gmail lasting failure v${major}`, delivery: 'push' });
+			failing.settings = { executionOrder: 'v1', errorWorkflow: errorWorkflowId };
+			const failingId = await ctx.session.api.importWorkflow(failing, [ctx.credential]);
+			await activateAndWait(ctx, failingId, failing.name);
+			await ctx.session.api.waitForWebhookRegistered(`${failing.webhookId}/webhook`);
+
+			ctx.fake.auth.deleteServiceAccountKey();
+			ctx.deliver('after the key was deleted');
+			const tokensBefore = ctx.fake.count('token');
+			expect(await pushNotification(ctx, failing.webhookId, ctx.fake.mailbox.historyId)).toBeGreaterThanOrEqual(500);
+
+			const errors = await waitFor(
+				'the error workflow run',
+				async () => {
+					const runs = await ctx.session.api.executions(errorWorkflowId);
+					return runs.length > 0 ? runs : undefined;
+				},
+				60_000,
+				500,
+			);
+			const received = JSON.stringify(itemsOf(errors[0], 'Error Trigger'));
+			expect(received).toContain(failing.name);
+			expect(received).toMatch(/invalid_grant|Invalid JWT Signature/);
+			expect(received).toMatch(/paste a new service account key/);
+
+			// Pub/Sub keeps redelivering: none of it may turn into a token request.
+			const tokensAtReport = ctx.fake.count('token');
+			for (let i = 0; i < 20; i++) {
+				expect(await pushNotification(ctx, failing.webhookId, ctx.fake.mailbox.historyId)).toBeGreaterThanOrEqual(500);
+				await sleep(100);
+			}
+			await sleep(SETTLE_MS);
+			expect(ctx.fake.count('token')).toBe(tokensAtReport);
+			expect(tokensAtReport - tokensBefore).toBeLessThanOrEqual(3);
+			expect(await ctx.session.api.executions(errorWorkflowId)).toHaveLength(1);
+			expect((await ctx.triggerItems(failingId)).items).toHaveLength(0);
 		});
 	});
 });
