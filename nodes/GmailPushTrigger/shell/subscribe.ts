@@ -13,7 +13,9 @@ import { decodeNotificationText } from '../core/notification';
 import type { GmailPort } from '../core/port';
 import { passesLabelFilter, type SyncedEvent } from '../core/sync';
 import { toItemJson, type ItemJson } from '../core/output';
-import { PubSubSubscriber, type PubSubAuth } from '../transport/pubsub';
+// Types only: @google-cloud/pubsub (gRPC, protobufs) is loaded when pull delivery starts, not
+// by every n8n process that loads the node.
+import type { PubSubAuth, PubSubSubscriber } from '../transport/pubsub';
 import { normalisePrivateKey, OAUTH2_CREDENTIAL, SERVICE_ACCOUNT_CREDENTIAL } from '../transport/auth';
 import { readConfig, type TriggerConfig } from './config';
 import { engineKeyOf, gmailPortFor, stateOf } from './context';
@@ -83,6 +85,7 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 
 	let subscriber: PubSubSubscriber | undefined;
 	if (config.delivery === 'pull' && config.subscriptionName) {
+		const { PubSubSubscriber } = await import('../transport/pubsub');
 		subscriber = new PubSubSubscriber({
 			subscriptionName: config.subscriptionName,
 			auth: await pubSubAuth(this, config),
