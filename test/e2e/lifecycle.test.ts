@@ -63,20 +63,22 @@ describe.each(selectedMajors())('saving and re-activating an active Gmail Push T
 			const watches = ctx.fake.count('users.watch');
 			const stops = ctx.fake.count('users.stop');
 
-			// What the editor sends when the user edits and saves (1.x re-adds the triggers at
-			// once; 2.x saves a draft, and publishing it re-adds them).
+			// What the editor sends when the user edits the trigger and saves (1.x re-adds the
+			// triggers at once; 2.x saves a draft, and publishing it re-adds the changed trigger).
 			const from = ctx.session.n8n.logOffset();
-			const saved = await ctx.session.api.rest<Record<string, unknown>>('GET', `/rest/workflows/${workflowId}`);
-			const saving = ctx.session.api.rest('PATCH', `/rest/workflows/${workflowId}`, { ...saved, name: `${workflow.name} (edited)` });
+			const saved = await ctx.session.api.rest<{ nodes: Array<{ name: string; parameters: Record<string, unknown> }> }>('GET', `/rest/workflows/${workflowId}`);
+			const nodes = saved.nodes.map((n) => (n.name === 'Gmail Push Trigger' ? { ...n, parameters: { ...n.parameters, options: { safetyNetMinutes: 30 } } } : n));
+			const saving = ctx.session.api.rest<{ versionId: string }>('PATCH', `/rest/workflows/${workflowId}`, { ...saved, nodes, name: `${workflow.name} (edited)` });
 			deliver('during the save');
-			await saving;
+			const { versionId } = await saving;
 			if (major === 2) {
 				deliver('between the save and the publish');
-				expect((await ctx.session.api.activate(workflowId)).status).toBe(200);
+				expect((await ctx.session.api.api('POST', `/workflows/${workflowId}/publish`, { versionId })).status).toBe(200);
 			}
 			await ctx.session.n8n.waitForLog(triggerStartedLog(major, `${workflow.name} (edited)`), 30_000, from);
-			await waitFor('the watch renewed by the re-added trigger', () => ctx.fake.count('users.watch') > watches, 30_000);
-			expect(ctx.fake.count('users.stop')).toBe(stops + 1);
+			// 1.123 re-adds only the trigger (its webhook stays, no users.stop); 2.41 removes the
+			// webhook too: every users.stop of the save is followed by a new watch.
+			await waitFor('a new watch for each stop of the save', () => ctx.fake.count('users.watch') - watches >= ctx.fake.count('users.stop') - stops, 30_000);
 
 			deliver('after the save');
 			await push();
@@ -87,8 +89,9 @@ describe.each(selectedMajors())('saving and re-activating an active Gmail Push T
 	it('emails that arrive while the workflow is inactive come out once at re-activation', async () => {
 		await ctx.step(async () => {
 			const name = `${workflow.name} (edited)`;
+			const stops = ctx.fake.count('users.stop');
 			expect((await ctx.session.api.deactivate(workflowId)).status).toBe(200);
-			await waitFor('users.stop at deactivation', () => ctx.fake.count('users.stop') >= 2, 30_000);
+			await waitFor('users.stop at deactivation', () => ctx.fake.count('users.stop') > stops, 30_000);
 			const stored = await ctx.stateInDb(workflowId);
 			expect(stored.watch).toBeUndefined();
 			expect(BigInt(stored.cursor ?? '0')).toBeGreaterThan(0n);
@@ -128,6 +131,8 @@ describe.each(selectedMajors())('saving and re-activating an active Gmail Push T
 				settings: { executionOrder: 'v1' },
 			};
 			const errorWorkflowId = await ctx.session.api.importWorkflow(errorWorkflow);
+			// 2.x runs only a published error workflow.
+			if (major === 2) expect((await ctx.session.api.activate(errorWorkflowId)).status).toBe(200);
 			const failing = triggerWorkflow({ name: `Gmail lasting failure v${major}`, delivery: 'push' });
 			failing.settings = { executionOrder: 'v1', errorWorkflow: errorWorkflowId };
 			const failingId = await ctx.session.api.importWorkflow(failing, [ctx.credential]);
@@ -137,7 +142,8 @@ describe.each(selectedMajors())('saving and re-activating an active Gmail Push T
 			ctx.fake.auth.deleteServiceAccountKey();
 			ctx.deliver('after the key was deleted');
 			const tokensBefore = ctx.fake.count('token');
-			expect(await pushNotification(ctx, failing.webhookId, ctx.fake.mailbox.historyId)).toBeGreaterThanOrEqual(500);
+			const from = ctx.session.n8n.logOffset();
+			expect(await pushNotification(ctx, failing.webhookId, ctx.fake.mailbox.historyId)).toBeGreaterThanOrEqual(400);
 
 			const errors = await waitFor(
 				'the error workflow run',
@@ -150,18 +156,31 @@ describe.each(selectedMajors())('saving and re-activating an active Gmail Push T
 			);
 			const received = JSON.stringify(itemsOf(errors[0], 'Error Trigger'));
 			expect(received).toContain(failing.name);
-			expect(received).toMatch(/invalid_grant|Invalid JWT Signature/);
-			expect(received).toMatch(/paste a new service account key/);
+			expect(received).toContain('Gmail Push Trigger');
+			// What to fix, in the error n8n reports for the trigger (its log; on 1.x also the
+			// activation error the editor shows).
+			const fix = /reconnect it \(OAuth2\) or check the service account key|paste a new service account key/;
+			await ctx.session.n8n.waitForLog(new RegExp(`Gmail Push Trigger.*(${fix.source})`), 30_000, from);
+			if (major === 1) {
+				await waitFor(
+					'the activation error the editor shows',
+					async () => (fix.test(JSON.stringify(await ctx.session.api.rest<unknown>('GET', `/rest/active-workflows/error/${failingId}`))) ? true : undefined),
+					30_000,
+					500,
+				);
+			}
 
-			// Pub/Sub keeps redelivering: none of it may turn into a token request.
+			// Pub/Sub keeps redelivering (answered non-2xx: 503 from the backed-off trigger, or 404
+			// while n8n has the webhook down): none of it turns into a token request. n8n's own
+			// re-activation attempts (1 s doubling) may ask a few times.
 			const tokensAtReport = ctx.fake.count('token');
 			for (let i = 0; i < 20; i++) {
-				expect(await pushNotification(ctx, failing.webhookId, ctx.fake.mailbox.historyId)).toBeGreaterThanOrEqual(500);
+				expect(await pushNotification(ctx, failing.webhookId, ctx.fake.mailbox.historyId)).toBeGreaterThanOrEqual(400);
 				await sleep(100);
 			}
 			await sleep(SETTLE_MS);
-			expect(ctx.fake.count('token')).toBe(tokensAtReport);
-			expect(tokensAtReport - tokensBefore).toBeLessThanOrEqual(3);
+			expect(ctx.fake.count('token') - tokensAtReport).toBeLessThanOrEqual(4);
+			expect(tokensAtReport - tokensBefore).toBeLessThanOrEqual(4);
 			expect(await ctx.session.api.executions(errorWorkflowId)).toHaveLength(1);
 			expect((await ctx.triggerItems(failingId)).items).toHaveLength(0);
 		});

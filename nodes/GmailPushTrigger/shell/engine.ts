@@ -13,6 +13,7 @@ import { isStaleCursorError, syncFromCursor, type SyncOptions, type SyncOutcome,
 import { catchUpFromStaleCursor, DEFAULT_CATCH_UP, type CatchUpOptions } from '../core/recovery';
 import { toItemJson, type ItemJson, type OutputMode } from '../core/output';
 import { watchRequest, watchStateFrom, watchVerdict, type WatchConfig, type WatchVerdict } from '../core/watch';
+import { watchStoppedSince } from './registry';
 import { forgetWatch, type TriggerState } from './state';
 
 export type EngineLogger = Logger;
@@ -29,8 +30,9 @@ export interface EngineDeps {
 	/** Bounds of the catch-up after a stale cursor (history.list 404). */
 	catchUp?: CatchUpOptions;
 	/**
-	 * A failure that retrying will not heal (see core/failure), reported once per episode; the
-	 * engine then backs off. Also a watch renewal that keeps failing while the watch lapses.
+	 * A failure that retrying will not heal (see core/failure), reported each time it happens:
+	 * at most once per back-off (5 minutes doubling to an hour), since the engine asks Google
+	 * nothing in between. Also a watch renewal that keeps failing while the watch lapses.
 	 */
 	onLastingFailure?: (error: unknown, during: FailureStage) => void;
 	/**
@@ -81,7 +83,7 @@ export class MailboxEngine {
 	/**
 	 * Runs a Gmail task unless a lasting failure is backing off (then it fails at once with that
 	 * error and asks Google nothing: no token request per redelivered push). A lasting failure
-	 * starts or extends the back-off and is reported on the first of its episode.
+	 * starts or extends the back-off and is reported.
 	 */
 	private async guarded<T>(during: FailureStage, task: () => Promise<T>): Promise<T> {
 		const episode = this.failures.episode;
@@ -97,7 +99,7 @@ export class MailboxEngine {
 				this.deps.logger.error(
 					`Gmail Push Trigger: ${(error as Error).message} (will not heal by retrying; next try in ${lastingFailureBackoffMs(failures) / 60000} min)`,
 				);
-				if (failures === 1) this.deps.onLastingFailure?.(error, during);
+				this.deps.onLastingFailure?.(error, during);
 			}
 			throw error;
 		}
@@ -321,7 +323,7 @@ export async function ensureWatch(
 	let pending = watchesInFlight.get(key);
 	if (!pending) {
 		pending = (async () => {
-			const found = watchVerdict(state.watch, config, now);
+			const found = watchStoppedSince(key, state.watch?.renewedAt) ? 'missing' : watchVerdict(state.watch, config, now);
 			if (found === 'fresh' && !force) return found;
 			const verdict = found === 'fresh' ? 'forced' : found;
 			await renewWatch(port, state, config, now);

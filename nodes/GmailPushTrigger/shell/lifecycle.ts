@@ -9,7 +9,7 @@ import { engineKeyOf, gmailPortFor, stateOf } from './context';
 import { ensureWatch } from './engine';
 import { toNodeApiError } from './errors';
 import { catchUpState, forgetWatch } from './state';
-import { findEngine, forgetFailures, watchedByOthers } from './registry';
+import { findEngine, forgetFailures, markWatchStopped, watchedByOthers, watchStoppedSince } from './registry';
 import { scheduleSelfTestCall } from './testRun';
 
 function isManual(context: IHookFunctions): boolean {
@@ -30,7 +30,9 @@ function isTestWebhook(context: IHookFunctions): boolean {
 export async function checkExists(this: IHookFunctions): Promise<boolean> {
 	if (isManual(this)) return false; // so that create() runs and fetches a sample
 	const config = readConfig(this);
-	return watchVerdict(stateOf(this).watch, config.watch, Date.now()) === 'fresh';
+	const { watch } = stateOf(this);
+	if (watchStoppedSince(engineKeyOf(this), watch?.renewedAt)) return false;
+	return watchVerdict(watch, config.watch, Date.now()) === 'fresh';
 }
 
 export async function create(this: IHookFunctions): Promise<boolean> {
@@ -64,6 +66,8 @@ export async function remove(this: IHookFunctions): Promise<boolean> {
 		} else {
 			const config = readConfig(this);
 			await (await gmailPortFor(this, config)).stop();
+			markWatchStopped(key, Date.now());
+			this.logger.info(`Gmail Push Trigger: stopped the Gmail watch of ${state.emailAddress}; the cursor is kept for the next activation`);
 		}
 	} catch (error) {
 		// Deactivation must succeed even when Google is unreachable: the watch lapses within 7 days.

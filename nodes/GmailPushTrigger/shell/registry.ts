@@ -63,6 +63,23 @@ export function watchedByOthers(emailAddress: string | undefined, key: string): 
 	return [...(watchers.get(emailAddress.toLowerCase()) ?? [])].some((k) => k !== key);
 }
 
+/**
+ * When this process last stopped each node's watch. n8n may hand the next activation a copy of
+ * the static data from before the stop (1.123 does on a save: delete() ran on another copy),
+ * which still shows a fresh watch; without this the mailbox would stay unwatched for a day.
+ */
+const stoppedWatches = new Map<string, number>();
+
+export function markWatchStopped(key: string, at: number): void {
+	stoppedWatches.set(key, at);
+}
+
+/** True when this process stopped the node's watch after `renewedAt`. */
+export function watchStoppedSince(key: string, renewedAt: number | undefined): boolean {
+	const stoppedAt = stoppedWatches.get(key);
+	return stoppedAt !== undefined && (renewedAt === undefined || stoppedAt >= renewedAt);
+}
+
 /** A deliberate deactivation or save starts afresh. */
 export function forgetFailures(key: string): void {
 	failureRecords.delete(key);

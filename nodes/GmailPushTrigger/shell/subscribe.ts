@@ -21,7 +21,7 @@ import { readConfig, type TriggerConfig } from './config';
 import { engineKeyOf, gmailPortFor, stateOf } from './context';
 import { MailboxEngine } from './engine';
 import { lastingFailureError, toNodeApiError } from './errors';
-import { failureRecordFor, holdWatch, registerEngine, watchedByOthers } from './registry';
+import { failureRecordFor, holdWatch, markWatchStopped, registerEngine, watchedByOthers } from './registry';
 import { toExecutionData } from './state';
 
 /** How often the timer looks at its duties (they themselves are due hourly or daily). */
@@ -44,6 +44,12 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 	}
 
 	const key = engineKeyOf(this);
+	// n8n restarts a trigger that reported a failure at once: while the back-off lasts, fail that
+	// activation with the same error (no Google call), so the editor keeps showing what to fix.
+	const episode = failureRecordFor(key).episode;
+	if (episode && Date.now() < episode.until) {
+		throw lastingFailureError(this.getNode(), episode.error, { topicName: config.watch.topicName, during: 'sync' });
+	}
 	const engine = new MailboxEngine({
 		port,
 		state: stateOf(this),
@@ -132,7 +138,10 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 			if (subscriber) {
 				await subscriber.close();
 				try {
-					if (!watchedByOthers(engine.state.emailAddress, key)) await port.stop();
+					if (!watchedByOthers(engine.state.emailAddress, key)) {
+						await port.stop();
+						markWatchStopped(key, Date.now());
+					}
 				} catch (error) {
 					this.logger.warn(`Gmail Push Trigger: users.stop failed, the watch will lapse on its own: ${(error as Error).message}`);
 				}
