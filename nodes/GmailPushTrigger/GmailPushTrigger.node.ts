@@ -1,3 +1,4 @@
+import { NodeConnectionTypes } from 'n8n-workflow';
 import type {
 	IHookFunctions,
 	ILoadOptionsFunctions,
@@ -30,7 +31,7 @@ export class GmailPushTrigger implements INodeType {
 		description: 'Starts the workflow within a second of a new email, through Gmail push notifications (Pub/Sub)',
 		defaults: { name: 'Gmail Push Trigger' },
 		inputs: [],
-		outputs: ['main'],
+		outputs: [NodeConnectionTypes.Main],
 		credentials: [
 			{ name: 'gmailPushOAuth2Api', required: true, displayOptions: { show: { authentication: ['oAuth2'] } } },
 			{

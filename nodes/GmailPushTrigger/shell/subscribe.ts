@@ -16,7 +16,7 @@ import { toItemJson, type ItemJson } from '../core/output';
 // Types only: @google-cloud/pubsub (gRPC, protobufs) is loaded when pull delivery starts, not
 // by every n8n process that loads the node.
 import type { PubSubAuth, PubSubSubscriber } from '../transport/pubsub';
-import { normalisePrivateKey, OAUTH2_CREDENTIAL, SERVICE_ACCOUNT_CREDENTIAL } from '../transport/auth';
+import { normalisePrivateKey, OAUTH2_CREDENTIAL_TYPE, SERVICE_ACCOUNT_CREDENTIAL_TYPE } from '../transport/auth';
 import { readConfig, type TriggerConfig } from './config';
 import { engineKeyOf, gmailPortFor, stateOf } from './context';
 import { MailboxEngine } from './engine';
@@ -152,10 +152,10 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 
 async function pubSubAuth(context: ITriggerFunctions, config: TriggerConfig): Promise<PubSubAuth> {
 	if (config.authentication === 'serviceAccount') {
-		const credential = await context.getCredentials(SERVICE_ACCOUNT_CREDENTIAL);
+		const credential = await context.getCredentials(SERVICE_ACCOUNT_CREDENTIAL_TYPE);
 		return { kind: 'serviceAccount', clientEmail: String(credential.email ?? '').trim(), privateKey: normalisePrivateKey(String(credential.privateKey ?? '')) };
 	}
-	const credential = await context.getCredentials(OAUTH2_CREDENTIAL);
+	const credential = await context.getCredentials(OAUTH2_CREDENTIAL_TYPE);
 	const tokens = (credential.oauthTokenData ?? {}) as { access_token?: string; refresh_token?: string };
 	return {
 		kind: 'oAuth2',

@@ -9,8 +9,12 @@
 import { JWT } from 'google-auth-library';
 import type { IDataObject, IExecuteFunctions, IHookFunctions, IHttpRequestMethods, IHttpRequestOptions, ILoadOptionsFunctions, ITriggerFunctions, IWebhookFunctions } from 'n8n-workflow';
 
-export const OAUTH2_CREDENTIAL = 'gmailPushOAuth2Api';
-export const SERVICE_ACCOUNT_CREDENTIAL = 'gmailPushServiceAccountApi';
+/** The credential type of each authentication (names fixed: saved workflows refer to them). */
+export function credentialTypeFor(method: 'oAuth2' | 'serviceAccount'): string {
+	return method === 'serviceAccount' ? 'gmailPushServiceAccountApi' : 'gmailPushOAuth2Api';
+}
+export const OAUTH2_CREDENTIAL_TYPE = credentialTypeFor('oAuth2');
+export const SERVICE_ACCOUNT_CREDENTIAL_TYPE = credentialTypeFor('serviceAccount');
 
 export const GMAIL_READONLY_SCOPE = 'https://www.googleapis.com/auth/gmail.readonly';
 
@@ -67,7 +71,7 @@ function plainHeaders(headers: GaxiosLikeOptions['headers']): IDataObject {
 
 /** OAuth2 through n8n: errors keep their HTTP status so the Gmail port can map them. */
 export class N8nOAuth2Auth implements RequestingAuth {
-	constructor(private readonly context: N8nContext, private readonly credentialType = OAUTH2_CREDENTIAL) {}
+	constructor(private readonly context: N8nContext, private readonly credentialType = OAUTH2_CREDENTIAL_TYPE) {}
 
 	async request(options: GaxiosLikeOptions): Promise<GaxiosLikeResponse> {
 		const url = withQuery(String(options.url), options.params);
@@ -121,7 +125,7 @@ export function serviceAccountAuth(credential: ServiceAccountCredential, scopes:
 
 export async function authFor(context: N8nContext, method: AuthenticationMethod, scopes = [GMAIL_READONLY_SCOPE]): Promise<RequestingAuth | JWT> {
 	if (method === 'serviceAccount') {
-		const credential = (await context.getCredentials(SERVICE_ACCOUNT_CREDENTIAL)) as unknown as ServiceAccountCredential;
+		const credential = (await context.getCredentials(SERVICE_ACCOUNT_CREDENTIAL_TYPE)) as unknown as ServiceAccountCredential;
 		return serviceAccountAuth(credential, scopes);
 	}
 	return new N8nOAuth2Auth(context);
