@@ -24,6 +24,14 @@ export default [
 		},
 	},
 	{
+		files: ['credentials/GmailPushSharedSecretApi.credentials.ts'],
+		rules: {
+			// Nothing outside n8n knows this secret, so there is nothing to test it against; the
+			// node checks it at activation (length) and on every push (constant-time compare).
+			'@n8n/community-nodes/credential-test-required': 'off',
+		},
+	},
+	{
 		files: ['nodes/GmailPushTrigger/core/**/*.ts', 'nodes/GmailPushTrigger/transport/**/*.ts', 'nodes/GmailPushTrigger/shell/engine.ts'],
 		rules: {
 			// No n8n context down here: these layers pass GmailApiError up, and the n8n shell turns

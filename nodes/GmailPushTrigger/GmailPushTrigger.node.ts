@@ -40,6 +40,11 @@ export class GmailPushTrigger implements INodeType {
 				testedBy: 'gmailPushServiceAccountApiTest',
 				displayOptions: { show: { authentication: ['serviceAccount'] } },
 			},
+			{
+				name: 'gmailPushSharedSecretApi',
+				required: true,
+				displayOptions: { show: { delivery: ['push'], pushAuthentication: ['sharedSecretCredential'] } },
+			},
 		],
 		webhooks: [
 			{

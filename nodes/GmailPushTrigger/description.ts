@@ -57,9 +57,14 @@ export const pushAuthenticationProperty: INodeProperties = {
 			description: 'Pub/Sub signs each push with a Google token for a service account you choose',
 		},
 		{
-			name: 'Shared Secret in URL',
+			name: 'Shared Secret in URL (Credential)',
+			value: 'sharedSecretCredential',
+			description: 'The push endpoint carries ?token=&lt;secret&gt;; the secret is kept encrypted in a Gmail Push Shared Secret credential',
+		},
+		{
+			name: 'Shared Secret in URL (Stored in the Workflow)',
 			value: 'sharedSecret',
-			description: 'The push endpoint carries ?token=&lt;secret&gt;',
+			description: 'Older choice: the secret is saved in the workflow unencrypted and shows in exports. Prefer the credential.',
 		},
 		{ name: 'None', value: 'none', description: 'Anyone who knows the URL can make this node call Gmail' },
 	],
@@ -96,7 +101,7 @@ export const pushSecretProperty: INodeProperties = {
 	typeOptions: { password: true },
 	default: '',
 	required: true,
-	description: 'A long random string. Set the subscription\'s push endpoint to the Production URL followed by ?token=&lt;this secret&gt;.',
+	description: 'A long random string. Set the subscription\'s push endpoint to the Production URL followed by ?token=&lt;this secret&gt;. Stored in the workflow unencrypted: prefer Shared Secret in URL (Credential).',
 	displayOptions: { show: { delivery: ['push'], pushAuthentication: ['sharedSecret'] } },
 };
 

@@ -35,7 +35,7 @@ describe.each(selectedMajors())('harness on n8n %i.x', (major) => {
 
 		// n8n knows the node and credential types of the package.
 		expect((await api.nodeTypes()).map((t) => t.name)).toContain(`${PACKAGE_NAME}.gmailPushTrigger`);
-		expect((await api.credentialTypes()).map((t) => t.name)).toEqual(expect.arrayContaining(['gmailPushServiceAccountApi', 'gmailPushOAuth2Api']));
+		expect((await api.credentialTypes()).map((t) => t.name)).toEqual(expect.arrayContaining(['gmailPushServiceAccountApi', 'gmailPushOAuth2Api', 'gmailPushSharedSecretApi']));
 
 		expect(n8n.log).toMatch(new RegExp(`Version: ${N8N_VERSIONS[major].replace(/\./g, '\\.')}`));
 		await n8n.stop();

@@ -25,17 +25,26 @@ export interface TriggerConfig {
 	syncAfterMs: number;
 }
 
-const PUSH_AUTH_MODES: PushAuthMode[] = ['oidc', 'sharedSecret', 'none'];
+/** The Push Authentication choices; 'sharedSecretCredential' is 'sharedSecret' with the secret in a credential. */
+type PushAuthChoice = PushAuthMode | 'sharedSecretCredential';
+const PUSH_AUTH_CHOICES: PushAuthChoice[] = ['oidc', 'sharedSecretCredential', 'sharedSecret', 'none'];
+export const SHARED_SECRET_CREDENTIAL_TYPE = 'gmailPushSharedSecretApi';
 
 /**
  * The push check's settings. `productionUrl` is the default audience: Pub/Sub uses the push
  * endpoint as audience unless the subscription names another one.
  */
-export function readPushAuth(context: ParameterReader, productionUrl?: string): PushAuthConfig {
+export async function readPushAuth(context: ParameterReader, productionUrl?: string): Promise<PushAuthConfig> {
 	const node = context.getNode();
-	const mode = String(context.getNodeParameter('pushAuthentication', 'oidc')) as PushAuthMode;
-	if (!PUSH_AUTH_MODES.includes(mode)) throw new NodeOperationError(node, `Push Authentication must be one of ${PUSH_AUTH_MODES.join(', ')} (got "${mode}")`);
+	const mode = String(context.getNodeParameter('pushAuthentication', 'oidc')) as PushAuthChoice;
+	if (!PUSH_AUTH_CHOICES.includes(mode)) throw new NodeOperationError(node, `Push Authentication must be one of ${PUSH_AUTH_CHOICES.join(', ')} (got "${mode}")`);
 	if (mode === 'none') return { mode };
+	if (mode === 'sharedSecretCredential') {
+		const credential = await context.getCredentials(SHARED_SECRET_CREDENTIAL_TYPE);
+		const secret = String(credential.secret ?? '');
+		if (secret.length < 16) throw new NodeOperationError(node, 'The Gmail Push Shared Secret credential\'s Secret must be at least 16 characters: use a long random string');
+		return { mode: 'sharedSecret', secret };
+	}
 	if (mode === 'sharedSecret') {
 		const secret = String(context.getNodeParameter('pushSecret', ''));
 		if (secret.length < 16) throw new NodeOperationError(node, 'Push Secret must be at least 16 characters: use a long random string');
@@ -54,6 +63,7 @@ export function readPushAuth(context: ParameterReader, productionUrl?: string): 
 interface ParameterReader {
 	getNodeParameter(name: string, fallback?: unknown): unknown;
 	getNode(): INode;
+	getCredentials(type: string): Promise<IDataObject>;
 }
 
 function stringList(value: unknown): string[] {

@@ -43,7 +43,7 @@ export async function create(this: IHookFunctions): Promise<boolean> {
 	}
 	const config = readConfig(this);
 	// A push set-up that cannot authenticate any push fails activation, not every notification.
-	readPushAuth(this, this.getNodeWebhookUrl('default'));
+	await readPushAuth(this, this.getNodeWebhookUrl('default'));
 	const state = stateOf(this);
 	const port = await gmailPortFor(this, config);
 	try {

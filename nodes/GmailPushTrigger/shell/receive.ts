@@ -31,7 +31,7 @@ export async function receivePush(this: IWebhookFunctions): Promise<IWebhookResp
 	// Who is asking comes first: an unauthenticated POST reaches neither Gmail nor an execution.
 	let pushAuth;
 	try {
-		pushAuth = readPushAuth(this, this.getNodeWebhookUrl('default'));
+		pushAuth = await readPushAuth(this, this.getNodeWebhookUrl('default'));
 	} catch (error) {
 		return reply(403, { error: (error as Error).message });
 	}
