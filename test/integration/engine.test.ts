@@ -596,4 +596,113 @@ describe('MailboxEngine over the real Gmail client', () => {
 			expect(ids(again.items())).toEqual([...during.map((m) => m.id), after.id]);
 		});
 	});
+
+	describe('the follow-up sync after a notification (Gmail drops notifications within a second)', () => {
+		const FOLLOW_UP_MS = 200;
+		const sleep = async (ms: number) => await new Promise((resolve) => setTimeout(resolve, ms));
+		/** Waits out the follow-up window and then some: what is still to come has come. */
+		const afterFollowUp = async () => await sleep(FOLLOW_UP_MS * 3);
+
+		/** Notifications the fake Gmail sends (it drops those within its gap, as Gmail does). */
+		function notifications(): GmailNotification[] {
+			const sent: GmailNotification[] = [];
+			fake.mailbox.subscribe((change) => {
+				if (change.notifies) sent.push(notificationOf(fake, change.historyId));
+			});
+			return sent;
+		}
+
+		it('emits the emails whose notification Gmail dropped, for one extra history.list', async () => {
+			fake.mailbox.notificationGapMs = 1000;
+			const h = await activeEngine(fake, { followUpMs: FOLLOW_UP_MS });
+			const sent = notifications();
+			const first = fake.mailbox.deliver({ subject: 'first' });
+			const dropped = [fake.mailbox.deliver({ subject: 'second' }), fake.mailbox.deliver({ subject: 'third' })];
+			expect(sent).toHaveLength(1);
+			expect(fake.mailbox.droppedNotifications).toBe(2);
+
+			await expect(h.engine.handle(sent[0])).resolves.toMatchObject({ status: 'synced' });
+			// The notification's own sync saw what history held then; mail after it has no notification.
+			const late = fake.mailbox.deliver({ subject: 'after the sync' });
+			expect(sent).toHaveLength(1);
+			await afterFollowUp();
+
+			expect(ids(h.items())).toEqual([first, ...dropped, late].map((m) => m.id));
+			expect(h.state.cursor).toBe(fake.mailbox.historyId);
+			expect(fake.count('history.list')).toBe(2);
+			expect(fake.count('messages.get')).toBe(4);
+			// The follow-up arms no follow-up of its own: the mailbox is quiet, Gmail is not asked.
+			await afterFollowUp();
+			expect(fake.count('history.list')).toBe(2);
+		});
+
+		it('a notification inside the window moves the follow-up later: at most one extra history.list per notification', async () => {
+			const h = await activeEngine(fake, { followUpMs: FOLLOW_UP_MS });
+			const sent = notifications();
+			for (const subject of ['one', 'two', 'three']) {
+				fake.mailbox.deliver({ subject });
+				await h.engine.handle(sent[sent.length - 1]);
+				await sleep(FOLLOW_UP_MS / 4);
+			}
+			// Three syncs so far, no follow-up yet: each notification re-armed it.
+			expect(fake.count('history.list')).toBe(3);
+			await afterFollowUp();
+			expect(fake.count('history.list')).toBe(4);
+			expect(fake.count('history.list')).toBeLessThanOrEqual(2 * sent.length);
+			expect(h.items().map((i) => i.Subject)).toEqual(['one', 'two', 'three']);
+		});
+
+		it('a covered notification arms nothing, and a mailbox that gets no mail costs nothing', async () => {
+			const h = await activeEngine(fake, { followUpMs: FOLLOW_UP_MS });
+			await expect(h.engine.handle(notificationOf(fake))).resolves.toMatchObject({ status: 'covered' });
+			await afterFollowUp();
+			expect(fake.calls).toHaveLength(0);
+			expect(h.items()).toEqual([]);
+		});
+
+		it('the follow-up never emits twice what a notification emitted, nor what a redelivered notification covers', async () => {
+			fake.mailbox.notificationGapMs = 1000;
+			const h = await activeEngine(fake, { followUpMs: FOLLOW_UP_MS });
+			const sent = notifications();
+			const mails = deliverMany(fake, 3);
+			await h.engine.handle(sent[0]);
+			await afterFollowUp();
+			// Pub/Sub delivers at least once: the same notification again, late.
+			await expect(h.engine.handle(sent[0])).resolves.toMatchObject({ status: 'covered' });
+			await afterFollowUp();
+			expect(ids(h.items())).toEqual(mails.map((m) => m.id));
+			expect(fake.count('history.list')).toBe(2);
+			expect(fake.count('messages.get')).toBe(3);
+		});
+
+		it('closing or retiring the engine cancels the armed follow-up', async () => {
+			for (const stop of [async (engine: EngineHarness['engine']) => await engine.close(1000, 0), async (engine: EngineHarness['engine']) => engine.retire()]) {
+				fake.resetCalls();
+				const h = await activeEngine(fake, { followUpMs: FOLLOW_UP_MS });
+				fake.mailbox.deliver({ subject: 'announced' });
+				await h.engine.handle(notificationOf(fake));
+				await stop(h.engine);
+				fake.mailbox.deliver({ subject: 'after the stop' });
+				const calls = fake.calls.length;
+				await afterFollowUp();
+				expect(fake.calls.slice(calls).map((c) => c.method)).toEqual([]);
+				expect(h.items().map((i) => i.Subject)).toEqual(['announced']);
+			}
+		});
+
+		it('a failed follow-up is logged and leaves the cursor for the next sync', async () => {
+			fake.mailbox.notificationGapMs = 1000;
+			const h = await activeEngine(fake, { followUpMs: FOLLOW_UP_MS });
+			const sent = notifications();
+			fake.mailbox.deliver({ subject: 'announced' });
+			await h.engine.handle(sent[0]);
+			const cursor = h.state.cursor;
+			fake.mailbox.deliver({ subject: 'dropped' });
+			fake.faults.failNext('history.list', 403, 1, { reason: 'insufficientPermissions' });
+			await afterFollowUp();
+			expect(h.state.cursor).toBe(cursor);
+			expect(h.logger.lines.some((l) => l.level === 'warn' && /follow-up sync failed/.test(l.message))).toBe(true);
+			expect(h.items().map((i) => i.Subject)).toEqual(['announced']);
+		});
+	});
 });

@@ -82,6 +82,8 @@ export interface EngineSetup {
 	state?: TriggerState;
 	port?: GmailPort;
 	onLastingFailure?: EngineDeps['onLastingFailure'];
+	/** Off unless set: most tests count the Gmail calls of one sync exactly. */
+	followUpMs?: number;
 }
 
 export function engineFor(fake: FakeGoogle, setup: EngineSetup = {}): EngineHarness {
@@ -104,6 +106,7 @@ export function engineFor(fake: FakeGoogle, setup: EngineSetup = {}): EngineHarn
 		},
 		logger,
 		onLastingFailure: setup.onLastingFailure,
+		followUpMs: setup.followUpMs,
 		now: () => clock.now,
 	});
 	return { engine, state, batches, stateAtDelivery, items: () => batches.flat(), logger, port, clock };

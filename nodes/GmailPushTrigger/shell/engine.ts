@@ -40,6 +40,14 @@ export interface EngineDeps {
 	 * so the engine n8n starts after reporting it (n8n re-adds the trigger) keeps backing off.
 	 */
 	failures?: FailureRecord;
+	/**
+	 * After each notification that made a sync, one more sync this long after it. Gmail sends
+	 * at most one notification per second per mailbox and drops the rest, so an email that
+	 * arrives in the second after a notification may never get one of its own. A notification
+	 * that comes meanwhile moves the follow-up later instead of adding one: at most one extra
+	 * history.list per notification, none for a mailbox that gets no mail. Unset: no follow-up.
+	 */
+	followUpMs?: number;
 	now?: () => number;
 }
 
@@ -75,6 +83,8 @@ export class MailboxEngine {
 	private watchRetryAt = 0;
 	private watchFailures = 0;
 	private readonly failures: FailureRecord;
+	/** The follow-up sync armed by the last notification (see EngineDeps.followUpMs). */
+	private followUp?: NodeJS.Timeout;
 
 	constructor(private readonly deps: EngineDeps) {
 		this.failures = deps.failures ?? {};
@@ -138,8 +148,35 @@ export class MailboxEngine {
 			if (!isAfter(notification.historyId, this.deps.state.cursor)) {
 				return { status: 'covered', cursor: this.deps.state.cursor } as const;
 			}
-			return await this.syncNow();
+			const result = await this.syncNow();
+			this.armFollowUp();
+			return result;
 		});
+	}
+
+	/**
+	 * (Re)arms the one follow-up sync. Only a notification's sync arms it: the follow-up itself
+	 * does not (mail after it is more than a second past the last notification, so Gmail
+	 * notifies it), nor a covered notification (nothing new was announced).
+	 */
+	private armFollowUp(): void {
+		const delayMs = this.deps.followUpMs;
+		if (delayMs === undefined || this.retired || this.closing) return;
+		this.cancelFollowUp();
+		this.followUp = setTimeout(() => {
+			this.followUp = undefined;
+			if (this.retired || this.closing) return;
+			this.sync().catch((error: unknown) => {
+				// The next notification or the safety net syncs again from the unmoved cursor.
+				this.deps.logger.warn(`Gmail Push Trigger: follow-up sync failed, the next sync catches up: ${(error as Error).message}`);
+			});
+		}, delayMs);
+		this.followUp.unref?.();
+	}
+
+	private cancelFollowUp(): void {
+		if (this.followUp !== undefined) clearTimeout(this.followUp);
+		this.followUp = undefined;
 	}
 
 	/** Syncs from the cursor until history is drained (used by notifications and timers). */
@@ -269,6 +306,7 @@ export class MailboxEngine {
 	 */
 	retire(): void {
 		this.retired = true;
+		this.cancelFollowUp();
 		forgetWatch(this.deps.state);
 	}
 
@@ -282,6 +320,7 @@ export class MailboxEngine {
 	 */
 	async close(timeoutMs = 10_000, graceMs = 3_000): Promise<void> {
 		this.closing = true;
+		this.cancelFollowUp();
 		let timer: NodeJS.Timeout | undefined;
 		const sleep = async (ms: number) => await new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
 		await Promise.race([this.tail, sleep(timeoutMs)]);

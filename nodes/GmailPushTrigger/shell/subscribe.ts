@@ -27,6 +27,14 @@ import { toExecutionData } from './state';
 /** How often the timer looks at its duties (they themselves are due hourly or daily). */
 export const TICK_MS = 60 * 1000;
 
+/**
+ * How long after a notification's sync the follow-up sync runs (push and pull). Gmail drops
+ * the notifications of a mailbox that come within a second of the last one: this catches the
+ * email that arrived in that second, about 1.5 s late instead of at the next email or the
+ * hourly safety net, for one history.list (2 units) per notification at most.
+ */
+export const FOLLOW_UP_MS = 1500;
+
 export async function subscribe(this: ITriggerFunctions): Promise<ITriggerResponse> {
 	const config = readConfig(this);
 	const port = await gmailPortFor(this, config);
@@ -60,6 +68,7 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 		deliver: (items) => this.emit([toExecutionData(items)]),
 		logger: this.logger,
 		failures: failureRecordFor(key),
+		...(config.delivery !== 'poll' && { followUpMs: FOLLOW_UP_MS }),
 		// n8n's trigger error path: the user sees it, the workflow's error workflow runs, and n8n
 		// restarts the trigger (which keeps backing off, see failureRecordFor).
 		onLastingFailure: (error, during) =>
