@@ -25,7 +25,7 @@ import { EMAIL, PROJECT, SERVICE_ACCOUNT, startStack, withLogTail } from '../sup
 export { EMAIL, PROJECT, SERVICE_ACCOUNT };
 export const NODE_TYPE = 'n8n-nodes-gmail-push.gmailPushTrigger';
 /** Time given to n8n to (not) start an execution before asserting what happened. */
-export const SETTLE_MS = 1500;
+export const SETTLE_MS = 2000; // longer than the follow-up sync after a notification (FOLLOW_UP_MS, 1.5 s), so counts taken after a settle include it
 
 export type Delivery = 'push' | 'pull' | 'poll';
 

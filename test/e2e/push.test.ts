@@ -38,7 +38,7 @@ const TOPIC = String(triggerNode.parameters.topicName);
 const EMAIL = 'user@example.com';
 const SERVICE_ACCOUNT = 'gmail-push-e2e@test-project.iam.gserviceaccount.com';
 /** Time given to n8n to (not) start an execution before asserting that nothing happened. */
-const SETTLE_MS = 1500;
+const SETTLE_MS = 2000; // longer than the follow-up sync after a notification (FOLLOW_UP_MS, 1.5 s), so counts taken after a settle include it
 
 /** The fake on :443 as in production; on a free port (FAKE_GOOGLE_PORT in the preload) when 443 is taken. */
 async function startFake(options: FakeGoogleOptions): Promise<FakeGoogle> {

@@ -118,7 +118,16 @@ export class Mailbox {
 	readonly emailAddress: string;
 	/** The active users.watch, if any (set by the watch endpoint, cleared by stop). */
 	watch: WatchState | undefined;
+	/**
+	 * Gmail's rate limit on notifications: at most one per this many ms per mailbox, the rest
+	 * dropped (Google's guide: "at most one notification per second per user"; 1000 plays
+	 * that). 0 (the default): every covered change notifies, which most suites rely on.
+	 */
+	notificationGapMs = 0;
+	/** Changes whose notification the rate limit dropped. */
+	droppedNotifications = 0;
 
+	private lastNotifiedAt = -Infinity;
 	private current: bigint;
 	private oldestAvailable: bigint;
 	private readonly random: Random;
@@ -342,11 +351,22 @@ export class Mailbox {
 		const change: MailboxChange = {
 			record,
 			historyId: this.historyId,
-			notifies: this.watchNotifies(event),
+			notifies: this.watchNotifies(event) && this.withinRateLimit(),
 			notificationData: this.notificationData(),
 		};
 		for (const listener of this.listeners) listener(change);
 		return record;
+	}
+
+	/** Takes a notification slot when the last one is at least notificationGapMs old, else drops it. */
+	private withinRateLimit(): boolean {
+		const now = Date.now();
+		if (now - this.lastNotifiedAt < this.notificationGapMs) {
+			this.droppedNotifications++;
+			return false;
+		}
+		this.lastNotifiedAt = now;
+		return true;
 	}
 
 	/** Gmail only publishes for changes touching the watched labels (INCLUDE) or other labels (EXCLUDE). */
