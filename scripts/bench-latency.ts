@@ -15,13 +15,19 @@
  *   notification to the topic, the node's StreamingPull subscriber receives it. One at a time.
  * - poll: every minute; emails arrive at random moments over a few poll intervals (waiting one
  *   by one would take 30 s per email); each email's latency is its wait for the next poll.
+ * - bursts (push and pull): three emails 300 ms apart, then 4 s of silence, BENCH_BURSTS times,
+ *   with the fake Gmail dropping notifications as Gmail does (one per second per mailbox): the
+ *   second and third emails have no notification and come with the follow-up sync.
+ * - built-in: n8n's own Gmail Trigger (n8n-nodes-base.gmailTrigger, polling every minute, same
+ *   service account) on the same bursts, for comparison (BENCH_SKIP_BUILTIN=1 leaves it out).
  * The figures come from a fake Gmail on loopback: they measure n8n and the node, not Google.
  */
 import { randomUUID } from 'crypto';
 import { seededRandom } from '../test/support/fakeGoogle/random';
-import { http, itemsOf, requireFromN8n, sleep, type ExecutionData, type ExecutionSummary, type N8nMajor } from '../test/support/n8n';
+import { http, itemsOf, requireFromN8n, sleep, waitFor, type ExecutionData, type ExecutionSummary, type N8nMajor, type WorkflowJson } from '../test/support/n8n';
+import { EMAIL, SERVICE_ACCOUNT } from '../test/support/stack';
 import { findPubSubEmulator, startPubSubEmulator, type PubSubEmulator } from '../test/support/pubsubEmulator';
-import { PROJECT, TRIGGER, pushWorkflow } from '../test/e2e/helpers/pushRig';
+import { PROJECT, TRIGGER, pushBody, pushWorkflow } from '../test/e2e/helpers/pushRig';
 import { startChaosRig, type ChaosRig } from '../test/e2e/chaos/rig';
 
 const EMAILS = Number(process.env.BENCH_EMAILS ?? 50);
@@ -31,6 +37,10 @@ const MAJOR = Number(process.env.BENCH_N8N_MAJOR ?? 1) as N8nMajor;
 const SKIP_POLL = process.env.BENCH_SKIP_POLL === '1';
 const SKIP_PULL = process.env.BENCH_SKIP_PULL === '1';
 const SEED = Number(process.env.BENCH_SEED ?? 7);
+const BURSTS = Number(process.env.BENCH_BURSTS ?? 10);
+const BURST_SIZE = 3;
+const BURST_GAP_MS = 300;
+const SKIP_BUILTIN = process.env.BENCH_SKIP_BUILTIN === '1';
 
 interface PhaseResult {
 	delivery: string;
@@ -59,14 +69,14 @@ function fmt(ms: number): string {
 }
 
 /** Items of the workflow's newest executions (the public API lists newest first). */
-async function newestItemIds(rig: ChaosRig, workflowId: string, limit = 5): Promise<Set<string>> {
+async function newestItemIds(rig: ChaosRig, workflowId: string, limit = 5, nodeName = TRIGGER): Promise<Set<string>> {
 	const query = new URLSearchParams({ workflowId, includeData: 'true', limit: String(limit) });
 	const reply = await rig.session.api.api<{ data: ExecutionSummary[] }>('GET', `/executions?${query.toString()}`);
 	const flatted = requireFromN8n<{ parse(text: string): unknown }>(MAJOR, 'flatted');
 	const ids = new Set<string>();
 	for (const execution of reply.json.data) {
 		const data = typeof execution.data === 'string' ? (flatted.parse(execution.data) as ExecutionData) : execution.data;
-		for (const item of itemsOf({ ...execution, data }, TRIGGER)) ids.add(String(item.id));
+		for (const item of itemsOf({ ...execution, data }, nodeName)) ids.add(String(item.id));
 	}
 	return ids;
 }
@@ -209,6 +219,153 @@ async function benchPoll(rig: ChaosRig): Promise<PhaseResult> {
 	};
 }
 
+/**
+ * BURSTS bursts of BURST_SIZE emails BURST_GAP_MS apart, 4 s of silence between bursts; each
+ * email's latency is from its arrival to its item in an execution. `notify` plays Pub/Sub for
+ * the notifications the fake Gmail sends (it drops those within a second of the last, as Gmail).
+ */
+async function bursts(
+	rig: ChaosRig,
+	workflowId: string,
+	label: string,
+	options: { notify?: (data: string) => void; timeoutMs?: number; nodeName?: string; tolerateMissing?: boolean } = {},
+): Promise<{ latencies: number[]; since: number; notifications: number; dropped: number; missed: number }> {
+	const { notify, timeoutMs = 60_000, nodeName = TRIGGER, tolerateMissing = false } = options;
+	const fake = rig.fake.mailbox;
+	fake.notificationGapMs = 1000;
+	let notifications = 0;
+	const unsubscribe = fake.subscribe((change) => {
+		if (!change.notifies) return;
+		notifications++;
+		notify?.(change.notificationData);
+	});
+	const dropped = fake.droppedNotifications;
+	const since = Date.now();
+	const latencies: number[] = [];
+	let missed = 0;
+	try {
+		for (let b = 1; b <= BURSTS; b++) {
+			const sent: Array<[string, number]> = [];
+			for (let i = 1; i <= BURST_SIZE; i++) {
+				if (i > 1) await sleep(BURST_GAP_MS);
+				sent.push([deliver(rig, `${label} burst ${b}.${i}`), Date.now()]);
+			}
+			const seenAt = new Map<string, number>();
+			const deadline = Date.now() + timeoutMs;
+			while (seenAt.size < sent.length) {
+				if (Date.now() > deadline) {
+					if (!tolerateMissing) throw new Error(`${label}: burst ${b} not emitted within ${timeoutMs} ms`);
+					missed += sent.length - seenAt.size;
+					break;
+				}
+				const ids = await newestItemIds(rig, workflowId, 10, nodeName);
+				for (const [id] of sent) if (ids.has(id) && !seenAt.has(id)) seenAt.set(id, Date.now());
+				await sleep(20);
+			}
+			for (const [id, at] of sent) if (seenAt.has(id)) latencies.push(seenAt.get(id)! - at);
+			await sleep(4000);
+		}
+	} finally {
+		unsubscribe();
+		fake.notificationGapMs = 0;
+	}
+	return { latencies, since, notifications, dropped: fake.droppedNotifications - dropped, missed };
+}
+
+function burstResult(rig: ChaosRig, delivery: string, run: Awaited<ReturnType<typeof bursts>>): PhaseResult {
+	const usage = gmailUsage(rig, run.since);
+	return {
+		delivery,
+		emails: run.latencies.length,
+		latencies: run.latencies,
+		gmailCalls: usage.calls,
+		quota: usage.quota,
+		seconds: (Date.now() - run.since) / 1000,
+		note:
+			`${BURSTS} bursts of ${BURST_SIZE} emails ${BURST_GAP_MS} ms apart; Gmail (the fake) sent ${run.notifications} notifications and dropped ${run.dropped}` +
+			(run.missed > 0 ? `; ${run.missed} email(s) never emitted` : ''),
+	};
+}
+
+async function benchPushBursts(rig: ChaosRig): Promise<PhaseResult> {
+	const workflow = pushWorkflow('bench push bursts', { pushAuthentication: 'none', pushSecret: undefined });
+	const { id, webhookPath } = await rig.deploy(workflow);
+	const url = rig.session.n8n.webhookUrl(webhookPath!);
+	// Plays a push subscription: POSTs each notification Gmail sent, again until answered 2xx.
+	const posting: Array<Promise<unknown>> = [];
+	const notify = (data: string) => {
+		const historyId = String(JSON.parse(data.replace(/"historyId":(\d+)/, '"historyId":"$1"')).historyId);
+		posting.push(
+			(async () => {
+				for (let attempt = 0; attempt < 100; attempt++) {
+					const reply = await http(url, { method: 'POST', json: pushBody(historyId, randomUUID()) });
+					if (reply.status >= 200 && reply.status < 300) return;
+					await sleep(100);
+				}
+			})(),
+		);
+	};
+	await sleep(2000);
+	const run = await bursts(rig, id, 'push', { notify });
+	await Promise.allSettled(posting);
+	const result = burstResult(rig, 'push, bursts', run);
+	await deactivate(rig, id);
+	return result;
+}
+
+async function benchPullBursts(rig: ChaosRig, emulator: PubSubEmulator): Promise<PhaseResult> {
+	const topic = `projects/${PROJECT}/topics/gmail-bench-bursts`;
+	const subscription = `projects/${PROJECT}/subscriptions/gmail-bench-bursts-pull`;
+	await emulator.createTopic(topic);
+	await emulator.createPullSubscription(topic, subscription, 60);
+	const workflow = pushWorkflow('bench pull bursts', { delivery: 'pull', topicName: topic, subscriptionName: subscription, pushAuthentication: undefined, pushSecret: undefined });
+	const { id } = await rig.deploy(workflow);
+	await sleep(2000);
+	const run = await bursts(rig, id, 'pull', { notify: (data) => void emulator.publish(topic, data) });
+	const result = burstResult(rig, 'pull (Pub/Sub emulator), bursts', run);
+	await deactivate(rig, id);
+	return result;
+}
+
+const BUILT_IN = 'Gmail Trigger';
+
+/** n8n's own Gmail Trigger (v1.3, simplified, INBOX), polling every minute, with the same service account. */
+async function benchBuiltInBursts(rig: ChaosRig): Promise<PhaseResult> {
+	const credential = await rig.session.api.createCredential('Google service account (built-in)', 'googleApi', {
+		email: SERVICE_ACCOUNT,
+		privateKey: rig.privateKey,
+		inpersonate: true,
+		delegatedEmail: EMAIL,
+	});
+	const workflow: WorkflowJson = {
+		name: 'bench built-in Gmail Trigger',
+		nodes: [
+			{
+				id: randomUUID(),
+				name: BUILT_IN,
+				type: 'n8n-nodes-base.gmailTrigger',
+				typeVersion: 1.3,
+				position: [0, 0],
+				parameters: { authentication: 'serviceAccount', pollTimes: { item: [{ mode: 'everyMinute' }] }, simple: true, filters: { labelIds: ['INBOX'] }, options: {} },
+				credentials: { googleApi: { id: credential.id, name: credential.name } },
+			},
+			{ id: randomUUID(), name: 'No Operation, do nothing', type: 'n8n-nodes-base.noOp', typeVersion: 1, position: [240, 0], parameters: {} },
+		],
+		connections: { [BUILT_IN]: { main: [[{ node: 'No Operation, do nothing', type: 'main', index: 0 }]] } },
+		settings: { executionOrder: 'v1' },
+	};
+	const id = await rig.session.api.importWorkflow(workflow, [credential]);
+	const activation = await rig.session.api.activate(id);
+	if (activation.status !== 200) throw new Error(`activation of the built-in Gmail Trigger: ${activation.status} ${activation.text.slice(0, 300)}`);
+	// Its first poll only notes the time (lastTimeChecked): the bursts start after it.
+	const lists = rig.fake.count('messages.list');
+	await waitFor('the built-in trigger\'s first poll', () => rig.fake.count('messages.list') > lists, 90_000, 250);
+	const run = await bursts(rig, id, 'built-in', { timeoutMs: 3 * 60_000, nodeName: BUILT_IN, tolerateMissing: true });
+	const result = burstResult(rig, "n8n's built-in Gmail Trigger (poll every 1 min), bursts", run);
+	await deactivate(rig, id);
+	return result;
+}
+
 function table(results: PhaseResult[]): string {
 	const header = ['delivery', 'emails', 'median', 'p95', 'mean', 'max', 'Gmail calls/email', 'quota units/email'];
 	const rows = results.map((r) => [
@@ -246,6 +403,16 @@ async function main(): Promise<void> {
 		if (!SKIP_POLL) {
 			console.log(`bench: poll, ${POLL_EMAILS} emails over ${POLL_INTERVALS} minutes…`);
 			results.push(await benchPoll(rig));
+		}
+		console.log(`bench: push, ${BURSTS} bursts of ${BURST_SIZE} emails ${BURST_GAP_MS} ms apart…`);
+		results.push(await benchPushBursts(rig));
+		if (emulator) {
+			console.log(`bench: pull, ${BURSTS} bursts…`);
+			results.push(await benchPullBursts(rig, emulator));
+		}
+		if (!SKIP_BUILTIN) {
+			console.log(`bench: n8n's built-in Gmail Trigger, ${BURSTS} bursts (it polls every minute)…`);
+			results.push(await benchBuiltInBursts(rig));
 		}
 		const push = results[0];
 		console.log(

@@ -15,6 +15,8 @@ export interface ChaosRig {
 	fake: FakeGoogle;
 	session: N8nSession;
 	credential: CredentialRef;
+	/** The service account's private key (PEM), e.g. for another credential of the same account. */
+	privateKey: string;
 	close(): Promise<void>;
 	/** Imports and activates a workflow; waits for its webhook (push), its watch (push, pull) and its first sync. */
 	deploy(workflow: WorkflowJson): Promise<{ id: string; webhookPath?: string }>;
@@ -27,13 +29,14 @@ export interface ChaosRig {
 }
 
 export async function startChaosRig(major: N8nMajor, options: { seed?: number; env?: Record<string, string> } = {}): Promise<ChaosRig> {
-	const { fake, session, credential, close } = await startStack(major, { env: options.env, fake: { seed: options.seed } });
+	const { fake, session, credential, privateKey, close } = await startStack(major, { env: options.env, fake: { seed: options.seed } });
 
 	const rig: ChaosRig = {
 		major,
 		fake,
 		session,
 		credential,
+		privateKey,
 		close,
 		async deploy(workflow) {
 			const id = await session.api.importWorkflow(workflow, [credential]);
