@@ -4,6 +4,7 @@
  */
 import { decodeNotificationData, type GmailNotification } from '../../nodes/GmailPushTrigger/core/notification';
 import { GmailApiError } from '../../nodes/GmailPushTrigger/core/port';
+import { LATE_READ_MS } from '../../nodes/GmailPushTrigger/shell/engine';
 import { renderMessage, type FakeGoogle, type StoredMessage } from '../support/fakeGoogle';
 import { EMAIL, TOPIC, engineFor, ids, startFake, uniqueKey, type EngineHarness, type EngineSetup } from './harness';
 
@@ -673,6 +674,22 @@ describe('MailboxEngine over the real Gmail client', () => {
 			expect(ids(h.items())).toEqual(mails.map((m) => m.id));
 			expect(fake.count('history.list')).toBe(2);
 			expect(fake.count('messages.get')).toBe(3);
+		});
+
+		it('a notification read long after Pub/Sub published it (a redelivery, a backlog) gets no follow-up', async () => {
+			const h = await activeEngine(fake, { followUpMs: FOLLOW_UP_MS });
+			fake.mailbox.deliver({ subject: 'late' });
+			const publishedAt = (offsetMs: number) => new Date(h.clock.now - offsetMs).toISOString();
+			const late = { ...notificationOf(fake), publishTime: publishedAt(LATE_READ_MS) };
+			await expect(h.engine.handle(late)).resolves.toMatchObject({ status: 'synced', emitted: 1 });
+			await afterFollowUp();
+			expect(fake.count('history.list')).toBe(1);
+			// A recent one (within any clock skew) does get its follow-up.
+			fake.mailbox.deliver({ subject: 'fresh' });
+			await h.engine.handle({ ...notificationOf(fake), publishTime: publishedAt(LATE_READ_MS - 5000) });
+			await afterFollowUp();
+			expect(fake.count('history.list')).toBe(3);
+			expect(h.items().map((i) => i.Subject)).toEqual(['late', 'fresh']);
 		});
 
 		it('closing or retiring the engine cancels the armed follow-up', async () => {

@@ -45,7 +45,8 @@ export interface EngineDeps {
 	 * at most one notification per second per mailbox and drops the rest, so an email that
 	 * arrives in the second after a notification may never get one of its own. A notification
 	 * that comes meanwhile moves the follow-up later instead of adding one: at most one extra
-	 * history.list per notification, none for a mailbox that gets no mail. Unset: no follow-up.
+	 * history.list per notification, none for a mailbox that gets no mail, none for a
+	 * notification read long after it was published (LATE_READ_MS). Unset: no follow-up.
 	 */
 	followUpMs?: number;
 	now?: () => number;
@@ -148,8 +149,9 @@ export class MailboxEngine {
 			if (!isAfter(notification.historyId, this.deps.state.cursor)) {
 				return { status: 'covered', cursor: this.deps.state.cursor } as const;
 			}
+			const readAt = this.now();
 			const result = await this.syncNow();
-			this.armFollowUp();
+			if (!readLongAfterPublish(notification.publishTime, readAt)) this.armFollowUp();
 			return result;
 		});
 	}
@@ -342,6 +344,19 @@ export class MailboxEngine {
 		state.emailAddress ??= profile.emailAddress;
 		state.cursor ??= profile.historyId;
 	}
+}
+
+/**
+ * A notification read this long after Pub/Sub published it (a redelivery, a backlog after a
+ * restart) needs no follow-up: the read already covered the second after it in which Gmail
+ * drops notifications. Far above any clock skew between Google and this machine, so a skewed
+ * clock cannot cost a fresh notification its follow-up.
+ */
+export const LATE_READ_MS = 30_000;
+
+function readLongAfterPublish(publishTime: string | undefined, readAt: number): boolean {
+	const published = publishTime === undefined ? NaN : Date.parse(publishTime);
+	return Number.isFinite(published) && readAt - published >= LATE_READ_MS;
 }
 
 const watchesInFlight = new Map<string, Promise<EnsureWatchResult>>();
