@@ -4,6 +4,7 @@
  *
  *   npm run bench                         # push, pull (if the Pub/Sub emulator is installed), poll
  *   BENCH_SKIP_POLL=1 npm run bench       # without the poll phase (it takes ~5 minutes)
+ *   BENCH_ONLY_BURSTS=1 npm run bench     # only the bursts (push, pull, n8n's built-in Gmail Trigger; ~13 minutes)
  *   BENCH_EMAILS=50 BENCH_POLL_EMAILS=20 BENCH_N8N_MAJOR=1 npm run bench
  *
  * A real n8n (1.123 by default) with the packed package, Google replaced by the fake Google over
@@ -41,6 +42,8 @@ const BURSTS = Number(process.env.BENCH_BURSTS ?? 10);
 const BURST_SIZE = 3;
 const BURST_GAP_MS = 300;
 const SKIP_BUILTIN = process.env.BENCH_SKIP_BUILTIN === '1';
+/** BENCH_ONLY_BURSTS=1: only the burst phases (push, pull, built-in). */
+const ONLY_BURSTS = process.env.BENCH_ONLY_BURSTS === '1';
 
 interface PhaseResult {
 	delivery: string;
@@ -272,8 +275,16 @@ async function bursts(
 	return { latencies, since, notifications, dropped: fake.droppedNotifications - dropped, missed };
 }
 
+/** "history.list 20, messages.get 30": the Gmail calls since `since`, by method. */
+function callsByMethod(rig: ChaosRig, since: number): string {
+	const counts = new Map<string, number>();
+	for (const c of rig.fake.calls) if (c.at >= since && c.method !== 'token' && !c.method.startsWith('oidc.')) counts.set(c.method, (counts.get(c.method) ?? 0) + 1);
+	return [...counts].map(([method, n]) => `${method} ${n}`).join(', ');
+}
+
 function burstResult(rig: ChaosRig, delivery: string, run: Awaited<ReturnType<typeof bursts>>): PhaseResult {
 	const usage = gmailUsage(rig, run.since);
+	const calls = callsByMethod(rig, run.since);
 	return {
 		delivery,
 		emails: run.latencies.length,
@@ -282,7 +293,7 @@ function burstResult(rig: ChaosRig, delivery: string, run: Awaited<ReturnType<ty
 		quota: usage.quota,
 		seconds: (Date.now() - run.since) / 1000,
 		note:
-			`${BURSTS} bursts of ${BURST_SIZE} emails ${BURST_GAP_MS} ms apart; Gmail (the fake) sent ${run.notifications} notifications and dropped ${run.dropped}` +
+			`${BURSTS} bursts of ${BURST_SIZE} emails ${BURST_GAP_MS} ms apart; Gmail (the fake) sent ${run.notifications} notifications and dropped ${run.dropped}; calls: ${calls}` +
 			(run.missed > 0 ? `; ${run.missed} email(s) never emitted` : ''),
 	};
 }
@@ -392,15 +403,17 @@ async function main(): Promise<void> {
 		console.log(`bench: starting n8n ${MAJOR}.x with the package and the fake Google…`);
 		rig = await startChaosRig(MAJOR, { seed: SEED, env: emulator ? { PUBSUB_EMULATOR_HOST: emulator.host } : {} });
 		const results: PhaseResult[] = [];
-		console.log(`bench: push, ${EMAILS} emails one at a time…`);
-		results.push(await benchPush(rig));
-		if (emulator) {
+		if (!ONLY_BURSTS) {
+			console.log(`bench: push, ${EMAILS} emails one at a time…`);
+			results.push(await benchPush(rig));
+		}
+		if (emulator && !ONLY_BURSTS) {
 			console.log(`bench: pull, ${EMAILS} emails one at a time…`);
 			results.push(await benchPull(rig, emulator));
-		} else {
+		} else if (!emulator) {
 			console.log('bench: pull skipped (no Pub/Sub emulator found, or BENCH_SKIP_PULL=1)');
 		}
-		if (!SKIP_POLL) {
+		if (!SKIP_POLL && !ONLY_BURSTS) {
 			console.log(`bench: poll, ${POLL_EMAILS} emails over ${POLL_INTERVALS} minutes…`);
 			results.push(await benchPoll(rig));
 		}
@@ -414,11 +427,11 @@ async function main(): Promise<void> {
 			console.log(`bench: n8n's built-in Gmail Trigger, ${BURSTS} bursts (it polls every minute)…`);
 			results.push(await benchBuiltInBursts(rig));
 		}
-		const push = results[0];
+		const push = results.find((r) => r.acks);
 		console.log(
 			`\nLatency from a new email to its item in an n8n ${MAJOR}.x execution (fake Gmail on loopback, ${(Date.now() - started) / 1000 | 0} s in all):\n` +
 				table(results) +
-				`\npush: the Pub/Sub POST was answered 200 (items emitted) after ${fmt(percentile(push.acks!, 50))} median, ${fmt(percentile(push.acks!, 95))} p95` +
+				(push ? `\npush: the Pub/Sub POST was answered 200 (items emitted) after ${fmt(percentile(push.acks!, 50))} median, ${fmt(percentile(push.acks!, 95))} p95` : '') +
 				results
 					.filter((r) => r.note)
 					.map((r) => `\n${r.delivery}: ${r.note}`)
