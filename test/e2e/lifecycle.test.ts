@@ -145,15 +145,9 @@ describe.each(selectedMajors())('saving and re-activating an active Gmail Push T
 			const from = ctx.session.n8n.logOffset();
 			expect(await pushNotification(ctx, failing.webhookId, ctx.fake.mailbox.historyId)).toBeGreaterThanOrEqual(400);
 
-			const errors = await waitFor(
-				'the error workflow run',
-				async () => {
-					const runs = await ctx.session.api.executions(errorWorkflowId);
-					return runs.length > 0 ? runs : undefined;
-				},
-				60_000,
-				500,
-			);
+			// Wait for the run to finish: n8n lists a running execution before its data is saved
+			// (CI once read an empty Error Trigger output that way).
+			const errors = (await ctx.session.api.waitForExecutions(errorWorkflowId, 1, 60_000)).filter((e) => e.stoppedAt);
 			const received = JSON.stringify(itemsOf(errors[0], 'Error Trigger'));
 			expect(received).toContain(failing.name);
 			expect(received).toContain('Gmail Push Trigger');
