@@ -201,9 +201,66 @@ export const outputProperty: INodeProperties = {
 			value: 'simplified',
 			description: 'Same shape as n8n\'s built-in Gmail Trigger: From, To, Subject, snippet, labels',
 		},
-		{ name: 'Full', value: 'full', description: 'The whole message with decoded text and HTML bodies and every header' },
+		{
+			name: 'Whole Email',
+			value: 'email',
+			description:
+				'Same shape as n8n\'s built-in Gmail Trigger with Simplify off: text, html, subject, date, from, to, headers; attachments as files with Download Attachments',
+		},
+		{
+			name: 'Gmail API Message',
+			value: 'full',
+			description: 'The message as Gmail\'s API returns it, with decoded text and HTML bodies and the attachments listed (not downloaded)',
+		},
 	],
 	default: 'simplified',
+};
+
+export const filtersProperty: INodeProperties = {
+	displayName: 'Filters',
+	name: 'filters',
+	type: 'collection',
+	placeholder: 'Add Filter',
+	default: {},
+	description: 'The filters of n8n\'s Gmail Trigger, with the same names and meaning. Gmail itself checks each new email against them.',
+	options: [
+		{
+			displayName: 'Include Spam and Trash',
+			name: 'includeSpamTrash',
+			type: 'boolean',
+			default: false,
+			description: 'Whether to also emit new emails that land in Spam or Trash',
+		},
+		{
+			displayName: 'Read Status',
+			name: 'readStatus',
+			type: 'options',
+			default: 'both',
+			options: [
+				{ name: 'Unread and Read Emails', value: 'both' },
+				{ name: 'Unread Emails Only', value: 'unread' },
+				{ name: 'Read Emails Only', value: 'read' },
+			],
+			description: 'Whether the email is read at the moment the node sees it',
+		},
+		{
+			displayName: 'Search',
+			name: 'q',
+			type: 'string',
+			default: '',
+			placeholder: 'has:attachment subject:invoice',
+			description:
+				'Only emails that this Gmail search finds, in the syntax of the Gmail search box. <a href="https://support.google.com/mail/answer/7190">Learn more</a>.',
+		},
+		{
+			displayName: 'Sender',
+			name: 'sender',
+			type: 'string',
+			default: '',
+			placeholder: 'alice@example.com',
+			description: 'Only emails from this sender (an address, a name or part of it), as Gmail\'s from: search',
+		},
+	],
 };
 
 export const optionsProperty: INodeProperties = {
@@ -214,21 +271,12 @@ export const optionsProperty: INodeProperties = {
 	default: {},
 	options: [
 		{
-			displayName: 'Safety Net Sync (Minutes)',
-			name: 'safetyNetMinutes',
-			type: 'number',
-			typeOptions: { minValue: 5, maxValue: 1440 },
-			default: 60,
-			description:
-				'Gmail and Pub/Sub may drop a notification now and then. When no sync has happened for this long, the node asks Gmail for changes itself, so no email waits longer than this.',
-			displayOptions: { show: { '/delivery': ['push', 'pull'] } },
-		},
-		{
-			displayName: 'Include Drafts',
-			name: 'includeDrafts',
-			type: 'boolean',
-			default: false,
-			description: 'Whether to also emit drafts (they are skipped by default, as in the built-in Gmail Trigger)',
+			displayName: 'Attachment Prefix',
+			name: 'dataPropertyAttachmentsPrefixName',
+			type: 'string',
+			default: 'attachment_',
+			description: 'Prefix of the binary properties that hold the attachments: attachment_0, attachment_1, …',
+			displayOptions: { show: { '/output': ['email'] } },
 		},
 		{
 			displayName: 'Catch-Up Window (Hours)',
@@ -238,6 +286,31 @@ export const optionsProperty: INodeProperties = {
 			default: 168,
 			description:
 				'If Gmail no longer has the history since the last sync (it keeps about a week), new emails since the last emitted one are found with a search instead, looking back at most this many hours (and at most 500 emails)',
+		},
+		{
+			displayName: 'Download Attachments',
+			name: 'downloadAttachments',
+			type: 'boolean',
+			default: false,
+			description: 'Whether to add each attachment (inline images included) to the item as a file',
+			displayOptions: { show: { '/output': ['email'] } },
+		},
+		{
+			displayName: 'Include Drafts',
+			name: 'includeDrafts',
+			type: 'boolean',
+			default: false,
+			description: 'Whether to also emit drafts (they are skipped by default, as in the built-in Gmail Trigger)',
+		},
+		{
+			displayName: 'Safety Net Sync (Minutes)',
+			name: 'safetyNetMinutes',
+			type: 'number',
+			typeOptions: { minValue: 5, maxValue: 1440 },
+			default: 60,
+			description:
+				'Gmail and Pub/Sub may drop a notification now and then. When no sync has happened for this long, the node asks Gmail for changes itself, so no email waits longer than this.',
+			displayOptions: { show: { '/delivery': ['push', 'pull'] } },
 		},
 	],
 };
@@ -258,6 +331,7 @@ export const triggerProperties: INodeProperties[] = [
 	labelIdsProperty,
 	labelFilterBehaviorProperty,
 	eventsProperty,
+	filtersProperty,
 	outputProperty,
 	optionsProperty,
 ];

@@ -4,7 +4,7 @@
  * a token the fake issued), and a MailboxEngine whose deliveries are recorded.
  */
 import { OAuth2Client } from 'google-auth-library';
-import { SIMPLIFIED_HEADERS, type ItemJson, type OutputMode } from '../../nodes/GmailPushTrigger/core/output';
+import { SIMPLIFIED_HEADERS, type ItemJson, type OutputItem, type OutputMode, type RenderOptions } from '../../nodes/GmailPushTrigger/core/output';
 import type { GmailPort } from '../../nodes/GmailPushTrigger/core/port';
 import type { SyncOptions } from '../../nodes/GmailPushTrigger/core/sync';
 import type { WatchConfig } from '../../nodes/GmailPushTrigger/core/watch';
@@ -67,6 +67,8 @@ export interface EngineHarness {
 	batches: ItemJson[][];
 	/** A copy of the state taken when each batch was delivered (n8n saves it at that moment). */
 	stateAtDelivery: TriggerState[];
+	/** The whole items (json, attachments, binary) as delivered. */
+	delivered: OutputItem[];
 	/** All delivered items, flattened. */
 	items(): ItemJson[];
 	logger: RecordingLogger;
@@ -78,6 +80,8 @@ export interface EngineHarness {
 export interface EngineSetup {
 	sync?: Partial<SyncOptions>;
 	output?: OutputMode;
+	render?: RenderOptions;
+	prepare?: (items: OutputItem[]) => Promise<OutputItem[]>;
 	watch?: Partial<WatchConfig>;
 	state?: TriggerState;
 	port?: GmailPort;
@@ -90,6 +94,8 @@ export function engineFor(fake: FakeGoogle, setup: EngineSetup = {}): EngineHarn
 	const state: TriggerState = setup.state ?? {};
 	const batches: ItemJson[][] = [];
 	const stateAtDelivery: TriggerState[] = [];
+	/** The whole items (json, attachments, binary) as delivered. */
+	const delivered: OutputItem[] = [];
 	const logger = recordingLogger();
 	const port = setup.port ?? portFor(fake);
 	const clock = { now: Date.now() };
@@ -98,10 +104,13 @@ export function engineFor(fake: FakeGoogle, setup: EngineSetup = {}): EngineHarn
 		state,
 		sync: syncOptions(setup.sync),
 		output: setup.output ?? 'simplified',
+		render: setup.render,
+		prepare: setup.prepare,
 		watch: { topicName: TOPIC, labelIds: [], labelFilterBehavior: 'include', ...setup.watch },
 		deliver: (items) => {
 			// A copy, so later engine work cannot change what was "emitted".
-			batches.push(structuredClone(items));
+			batches.push(structuredClone(items.map((item) => item.json)));
+			delivered.push(...items);
 			stateAtDelivery.push(structuredClone(state));
 		},
 		logger,
@@ -109,7 +118,7 @@ export function engineFor(fake: FakeGoogle, setup: EngineSetup = {}): EngineHarn
 		followUpMs: setup.followUpMs,
 		now: () => clock.now,
 	});
-	return { engine, state, batches, stateAtDelivery, items: () => batches.flat(), logger, port, clock };
+	return { engine, state, batches, stateAtDelivery, delivered, items: () => batches.flat(), logger, port, clock };
 }
 
 let keys = 0;

@@ -6,7 +6,7 @@ import {
 	fetchFormat,
 	fullItem,
 	simplifiedItem,
-	toItemJson,
+	toOutputItem,
 } from '../../nodes/GmailPushTrigger/core/output';
 import type { GmailLabel, GmailMessage } from '../../nodes/GmailPushTrigger/core/port';
 import type { SyncedEvent } from '../../nodes/GmailPushTrigger/core/sync';
@@ -273,17 +273,17 @@ describe('fullItem', () => {
 	});
 });
 
-describe('deletedItem and toItemJson', () => {
-	it('a deletion carries what history said', () => {
+describe('deletedItem and toOutputItem', () => {
+	it('a deletion carries what history said', async () => {
 		const event = synced({ id: 'gone', threadId: 't' }, { event: 'messageDeleted', key: 'deleted:gone', ref: { id: 'gone', threadId: 't' } });
 		expect(deletedItem(event)).toEqual({ id: 'gone', threadId: 't', labelIds: [], event: 'messageDeleted' });
-		expect(toItemJson(event, 'simplified', LABELS)).toEqual(deletedItem(event));
-		expect(toItemJson(event, 'full', LABELS)).toEqual(deletedItem(event));
+		expect((await toOutputItem(event, 'simplified', LABELS)).json).toEqual(deletedItem(event));
+		expect((await toOutputItem(event, 'full', LABELS)).json).toEqual(deletedItem(event));
 	});
 
-	it('dispatches on the output mode', () => {
+	it('dispatches on the output mode', async () => {
 		const event = synced(metadataMessage());
-		expect(toItemJson(event, 'simplified', LABELS)).toEqual(simplifiedItem(event, LABELS));
-		expect(toItemJson(event, 'full', LABELS)).toEqual(fullItem(event));
+		expect((await toOutputItem(event, 'simplified', LABELS)).json).toEqual(simplifiedItem(event, LABELS));
+		expect((await toOutputItem(event, 'full', LABELS)).json).toEqual(fullItem(event));
 	});
 });

@@ -2,17 +2,21 @@
  * Gmail message -> n8n item json. "simplified" matches n8n's built-in Gmail Trigger (format
  * metadata, headers From/To/Cc/Bcc/Subject lifted to top-level keys, `labels: [{id, name}]`)
  * so downstream expressions keep working when a user swaps triggers; we keep `labelIds` too.
- * "full" decodes the text and html bodies.
+ * "email" is the built-in's Simplify-off item: the parsed email (see ./email), with its
+ * attachments as files when asked. "full" is the Gmail API message with decoded bodies.
  */
 import type { SyncedEvent } from './sync';
 import type { GmailLabel, GmailMessage, GmailMessagePart, MessageFormat } from './port';
+import { parseEmail, type EmailAttachment } from './email';
 
-export type OutputMode = 'simplified' | 'full';
+export type OutputMode = 'simplified' | 'email' | 'full';
+export const OUTPUT_MODES: readonly OutputMode[] = ['simplified', 'email', 'full'];
 
 export const SIMPLIFIED_HEADERS = ['From', 'To', 'Cc', 'Bcc', 'Subject'];
 
 export function fetchFormat(output: OutputMode): { format: MessageFormat; metadataHeaders?: string[] } {
-	return output === 'simplified' ? { format: 'metadata', metadataHeaders: SIMPLIFIED_HEADERS } : { format: 'full' };
+	if (output === 'simplified') return { format: 'metadata', metadataHeaders: SIMPLIFIED_HEADERS };
+	return { format: output === 'email' ? 'raw' : 'full' };
 }
 
 export type ItemJson = Record<string, unknown>;
@@ -112,7 +116,43 @@ export function deletedItem(event: SyncedEvent): ItemJson {
 	return { id: event.ref.id, threadId: event.ref.threadId, labelIds: event.ref.labelIds ?? [], ...eventFields(event) };
 }
 
-export function toItemJson(event: SyncedEvent, output: OutputMode, labels: readonly GmailLabel[]): ItemJson {
-	if (event.event === 'messageDeleted') return deletedItem(event);
-	return output === 'simplified' ? simplifiedItem(event, labels) : fullItem(event);
+/** One item to emit; `attachments` are turned into n8n binary data by the shell. */
+export interface OutputItem {
+	json: ItemJson;
+	attachments?: EmailAttachment[];
+	/** n8n binary data, once the shell has stored the attachments. */
+	binary?: Record<string, unknown>;
+}
+
+export interface RenderOptions {
+	/** "email" output: hand the attachments (inline images included) on as files. */
+	downloadAttachments?: boolean;
+}
+
+export async function toOutputItem(
+	event: SyncedEvent,
+	output: OutputMode,
+	labels: readonly GmailLabel[],
+	options: RenderOptions = {},
+): Promise<OutputItem> {
+	if (event.event === 'messageDeleted') return { json: deletedItem(event) };
+	if (output === 'simplified') return { json: simplifiedItem(event, labels) };
+	if (output === 'full') return { json: fullItem(event) };
+	const email = await parseEmail(event.message);
+	return {
+		json: { ...email.json, ...eventFields(event) },
+		...(options.downloadAttachments && email.attachments.length > 0 && { attachments: email.attachments }),
+	};
+}
+
+/** One at a time: a parsed email holds its attachments in memory until it is emitted. */
+export async function toOutputItems(
+	events: readonly SyncedEvent[],
+	output: OutputMode,
+	labels: readonly GmailLabel[],
+	options: RenderOptions = {},
+): Promise<OutputItem[]> {
+	const items: OutputItem[] = [];
+	for (const event of events) items.push(await toOutputItem(event, output, labels, options));
+	return items;
 }

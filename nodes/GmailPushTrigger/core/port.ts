@@ -70,6 +70,7 @@ export interface ListHistoryRequest {
 export interface ListMessagesRequest {
 	q?: string;
 	labelIds?: string[];
+	includeSpamTrash?: boolean;
 	maxResults?: number;
 	pageToken?: string;
 }

@@ -1,7 +1,8 @@
 /** Reads and validates the node's parameters into the core's plain config. */
 import { NodeOperationError, type IDataObject, type INode } from 'n8n-workflow';
 import { HISTORY_TYPES, type HistoryType } from '../core/port';
-import { fetchFormat, type OutputMode } from '../core/output';
+import { fetchFormat, OUTPUT_MODES, type OutputMode, type RenderOptions } from '../core/output';
+import { DEFAULT_ATTACHMENT_PREFIX } from './binary';
 import type { LabelFilterBehavior, SyncOptions } from '../core/sync';
 import type { WatchConfig } from '../core/watch';
 import { subscriptionNameProblem, topicNameProblem } from '../core/names';
@@ -18,6 +19,9 @@ export interface TriggerConfig {
 	watch: WatchConfig;
 	sync: SyncOptions;
 	output: OutputMode;
+	render: RenderOptions;
+	/** Binary property names of downloaded attachments: <prefix>0, <prefix>1, … */
+	attachmentPrefix: string;
 	catchUp: CatchUpOptions;
 	/** pull: the Pub/Sub subscription. */
 	subscriptionName?: string;
@@ -99,10 +103,20 @@ export function readConfig(context: ParameterReader): TriggerConfig {
 		throw new NodeOperationError(node, `Label Filter Behavior must be "include" or "exclude" (got "${labelFilterBehavior}")`);
 	}
 	const output = String(context.getNodeParameter('output', 'simplified')) as OutputMode;
-	if (output !== 'simplified' && output !== 'full') {
-		throw new NodeOperationError(node, `Output must be "simplified" or "full" (got "${output}")`);
+	if (!OUTPUT_MODES.includes(output)) {
+		throw new NodeOperationError(node, `Output must be one of ${OUTPUT_MODES.join(', ')} (got "${output}")`);
 	}
 	const options = (context.getNodeParameter('options', {}) ?? {}) as IDataObject;
+	const filters = (context.getNodeParameter('filters', {}) ?? {}) as IDataObject;
+	const readStatus = String(filters.readStatus ?? 'both');
+	if (!['both', 'unread', 'read'].includes(readStatus)) {
+		throw new NodeOperationError(node, `Read Status must be "both", "unread" or "read" (got "${readStatus}")`);
+	}
+	const sender = String(filters.sender ?? '').trim();
+	// The same query n8n's Gmail Trigger builds from these filters.
+	const search = [String(filters.q ?? '').trim(), sender && `from:${sender}`, readStatus !== 'both' && `is:${readStatus}`]
+		.filter(Boolean)
+		.join(' ');
 	const minutes = (value: unknown, fallback: number) => (Number(value) > 0 ? Number(value) : fallback) * 60 * 1000;
 	const syncAfterMs =
 		delivery === 'poll'
@@ -114,6 +128,8 @@ export function readConfig(context: ParameterReader): TriggerConfig {
 		delivery,
 		watch: { topicName, labelIds, labelFilterBehavior },
 		output,
+		render: { downloadAttachments: output === 'email' && options.downloadAttachments === true },
+		attachmentPrefix: String(options.dataPropertyAttachmentsPrefixName ?? '').trim() || DEFAULT_ATTACHMENT_PREFIX,
 		syncAfterMs,
 		...(subscriptionName !== undefined && { subscriptionName }),
 		catchUp: {
@@ -125,6 +141,8 @@ export function readConfig(context: ParameterReader): TriggerConfig {
 			labelIds,
 			labelFilterBehavior,
 			includeDrafts: options.includeDrafts === true,
+			includeSpamTrash: filters.includeSpamTrash === true,
+			...(search && { search }),
 			...fetchFormat(output),
 		},
 	};

@@ -11,7 +11,7 @@ import { sameMailbox, type GmailNotification } from '../core/notification';
 import type { GmailLabel, GmailPort } from '../core/port';
 import { isStaleCursorError, syncFromCursor, type SyncOptions, type SyncOutcome, type SyncStats } from '../core/sync';
 import { catchUpFromStaleCursor, DEFAULT_CATCH_UP, type CatchUpOptions } from '../core/recovery';
-import { toItemJson, type ItemJson, type OutputMode } from '../core/output';
+import { toOutputItems, type OutputItem, type OutputMode, type RenderOptions } from '../core/output';
 import { watchRequest, watchStateFrom, watchVerdict, type WatchConfig, type WatchVerdict } from '../core/watch';
 import { watchStoppedSince } from './registry';
 import { forgetWatch, type TriggerState } from './state';
@@ -23,9 +23,15 @@ export interface EngineDeps {
 	state: TriggerState;
 	sync: SyncOptions;
 	output: OutputMode;
+	render?: RenderOptions;
+	/**
+	 * Makes items ready to emit (the attachments become n8n binary data) before the cursor
+	 * moves: a failure here leaves the cursor where it was, so the emails are tried again.
+	 */
+	prepare?: (items: OutputItem[]) => Promise<OutputItem[]>;
 	watch: WatchConfig;
 	/** Hands items to n8n. Called after the state already holds the advanced cursor. */
-	deliver: (items: ItemJson[]) => void | Promise<void>;
+	deliver: (items: OutputItem[]) => void | Promise<void>;
 	logger: EngineLogger;
 	/** Bounds of the catch-up after a stale cursor (history.list 404). */
 	catchUp?: CatchUpOptions;
@@ -198,7 +204,8 @@ export class MailboxEngine {
 			const { outcome, replacesCursor } = await this.syncOnce();
 			for (const key of Object.keys(total) as Array<keyof SyncStats>) total[key] += outcome.stats[key];
 			const labels = this.deps.output === 'simplified' && outcome.events.length > 0 ? await this.labelList() : [];
-			const items = outcome.events.map((event) => toItemJson(event, this.deps.output, labels));
+			const rendered = await toOutputItems(outcome.events, this.deps.output, labels, this.deps.render);
+			const items = this.deps.prepare && rendered.length > 0 ? await this.deps.prepare(rendered) : rendered;
 			// Deactivated or shutting down meanwhile: touch nothing, emit nothing; the next run
 			// (or Pub/Sub's redelivery) starts again from the unmoved cursor.
 			if (this.retired || this.closing) throw new Error('Gmail Push Trigger is stopping');

@@ -12,6 +12,7 @@ import { readConfig, readPushAuth } from './config';
 import { isSelfTestCall, SELF_TEST_HEADER } from './testRun';
 import { newestSample } from './subscribe';
 import { toExecutionData } from './state';
+import { storeAttachments } from './binary';
 import { toNodeApiError } from './errors';
 import { verifyPush } from '../transport/pushAuth';
 import { engineKeyOf, gmailPortFor } from './context';
@@ -81,7 +82,7 @@ async function sampleForTestRun(
 		const config = readConfig(context);
 		const sample = await newestSample(await gmailPortFor(context, config), config, context);
 		reply(200, { status: 'test' });
-		return { noWebhookResponse: true, workflowData: [toExecutionData([sample])] };
+		return { noWebhookResponse: true, workflowData: [toExecutionData(await storeAttachments(context, [sample], config.attachmentPrefix))] };
 	} catch (error) {
 		const apiError = toNodeApiError(context.getNode(), error) as Error;
 		return reply(200, { status: 'test', error: apiError.message });

@@ -3,6 +3,7 @@
  * saved when it emits, the webhook path's copy after webhook(). We let exactly one of them
  * write the cursor in a delivery (the trigger's engine), so the two can never roll it back.
  */
+import type { OutputItem } from '../core/output';
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 import { isAfter } from '../core/cursor';
 import type { WatchState } from '../core/watch';
@@ -47,6 +48,6 @@ export function catchUpState(target: TriggerState, source: TriggerState): void {
 }
 
 /** Core items -> n8n items (the core's json is plain data, n8n types it as IDataObject). */
-export function toExecutionData(items: ReadonlyArray<Record<string, unknown>>): INodeExecutionData[] {
-	return items.map((json) => ({ json: json as IDataObject }));
+export function toExecutionData(items: readonly OutputItem[]): INodeExecutionData[] {
+	return items.map((item) => ({ json: item.json as IDataObject, ...(item.binary && { binary: item.binary as INodeExecutionData['binary'] }) }));
 }

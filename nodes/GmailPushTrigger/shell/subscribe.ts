@@ -11,8 +11,9 @@
 import { NodeOperationError, type ITriggerFunctions, type ITriggerResponse } from 'n8n-workflow';
 import { decodeNotificationText } from '../core/notification';
 import type { GmailPort } from '../core/port';
-import { passesLabelFilter, type SyncedEvent } from '../core/sync';
-import { toItemJson, type ItemJson } from '../core/output';
+import { passesLabelFilter, spamTrashWanted, type SyncedEvent } from '../core/sync';
+import { toOutputItem, type OutputItem } from '../core/output';
+import { storeAttachments } from './binary';
 // Types only: @google-cloud/pubsub (gRPC, protobufs) is loaded when pull delivery starts, not
 // by every n8n process that loads the node.
 import type { PubSubAuth, PubSubSubscriber } from '../transport/pubsub';
@@ -43,7 +44,7 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 		return {
 			manualTriggerFunction: async () => {
 				try {
-					this.emit([toExecutionData([await newestSample(port, config, this)])]);
+					this.emit([toExecutionData(await storeAttachments(this, [await newestSample(port, config, this)], config.attachmentPrefix))]);
 				} catch (error) {
 					throw toNodeApiError(this.getNode(), error);
 				}
@@ -63,6 +64,8 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 		state: stateOf(this),
 		sync: config.sync,
 		output: config.output,
+		render: config.render,
+		prepare: async (items) => await storeAttachments(this, items, config.attachmentPrefix),
 		watch: config.watch,
 		catchUp: config.catchUp,
 		deliver: (items) => this.emit([toExecutionData(items)]),
@@ -176,13 +179,15 @@ async function pubSubAuth(context: ITriggerFunctions, config: TriggerConfig): Pr
 }
 
 /** The newest email that passes the node's filters, shaped like a real item. */
-export async function newestSample(port: GmailPort, config: TriggerConfig, context: Pick<ITriggerFunctions, 'getNode'>): Promise<ItemJson> {
+export async function newestSample(port: GmailPort, config: TriggerConfig, context: Pick<ITriggerFunctions, 'getNode'>): Promise<OutputItem> {
 	const { sync } = config;
 	const include = sync.labelFilterBehavior === 'include' && sync.labelIds.length > 0;
+	const q = [sync.search?.trim(), !sync.includeDrafts && '-in:drafts'].filter(Boolean).join(' ');
 	const { messages } = await port.listMessages({
 		maxResults: 10,
 		...(include && { labelIds: sync.labelIds.slice(0, 1) }),
-		...(!sync.includeDrafts && { q: '-in:drafts' }),
+		...(q && { q }),
+		...(spamTrashWanted(sync) && { includeSpamTrash: true }),
 	});
 	for (const ref of messages) {
 		const message = await port.getMessage(ref.id, sync.format, sync.metadataHeaders);
@@ -190,9 +195,9 @@ export async function newestSample(port: GmailPort, config: TriggerConfig, conte
 		const event: SyncedEvent = { key: `added:${message.id}`, event: 'messageAdded', historyId: message.historyId ?? '', ref, message };
 		if (!passesLabelFilter(event, message.labelIds, sync)) continue;
 		const labels = config.output === 'simplified' ? await port.listLabels() : [];
-		return toItemJson(event, config.output, labels);
+		return await toOutputItem(event, config.output, labels, config.render);
 	}
-	throw new NodeOperationError(context.getNode(), 'No email in this mailbox matches the trigger\'s labels yet', {
-		description: 'Send an email that matches Label Names or IDs, then test the trigger again.',
+	throw new NodeOperationError(context.getNode(), 'No email in this mailbox matches the trigger\'s labels and filters yet', {
+		description: 'Send an email that matches Label Names or IDs and the Filters, then test the trigger again.',
 	});
 }
