@@ -4,7 +4,7 @@
  * History ids are uint64 decimals on Gmail. They are kept as BigInt here and advance by random
  * gaps (1..50), because real ids are not contiguous and clients must not assume they are.
  */
-import { buildMessage, type AttachmentInput, type BuiltMessage } from './mime';
+import { buildMessage, parseRawMessage, type AttachmentInput, type BuiltMessage } from './mime';
 import { randomInt, seededRandom, type Random } from './random';
 import { systemLabels, type GmailLabel } from './labels';
 
@@ -160,6 +160,39 @@ export class Mailbox {
 
 	deliver(input: DeliverInput = {}): StoredMessage {
 		return this.create(input, input.labelIds ?? ['INBOX', 'UNREAD'], input.from ?? 'Sender <sender@example.org>', input.to ?? this.emailAddress);
+	}
+
+	/**
+	 * An email given as its raw RFC 822 bytes (any charset, structure or encoding), as a mail
+	 * server hands it to Gmail; format=full and metadata are derived from those bytes.
+	 */
+	deliverRaw(raw: Buffer | string, options: { labelIds?: string[]; date?: Date | string | number; threadId?: string } = {}): StoredMessage {
+		const labelIds = options.labelIds ?? ['INBOX', 'UNREAD'];
+		this.requireLabels(labelIds);
+		const id = this.newMessageId();
+		const threadId = options.threadId ?? id;
+		const bytes = typeof raw === 'string' ? Buffer.from(raw.replace(/\r?\n/g, '\r\n'), 'utf8') : raw;
+		const parsed = parseRawMessage(bytes, id);
+		const date = options.date === undefined ? new Date() : new Date(options.date);
+		const msg: StoredMessage = {
+			id,
+			threadId,
+			labelIds: [...new Set(labelIds)],
+			internalDate: date.getTime(),
+			historyId: 0n,
+			from: parsed.headers.from ?? '',
+			to: parsed.headers.to ?? '',
+			cc: parsed.headers.cc,
+			subject: parsed.headers.subject ?? '',
+			text: parsed.text,
+			html: parsed.html,
+			messageIdHeader: parsed.headers['message-id'] ?? `<fake.${id}@mail.example.org>`,
+			built: parsed,
+			deleted: false,
+		};
+		this.messages.set(id, msg);
+		this.record('messageAdded', msg, []);
+		return msg;
 	}
 
 	/** A draft (DRAFT label only), as Gmail stores it while the user types. */

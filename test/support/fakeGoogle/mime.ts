@@ -202,3 +202,110 @@ export function buildMessage(content: MessageContent, uniq: string): BuiltMessag
 	const raw = Buffer.from(serialize(root) + '\r\n', 'latin1');
 	return { raw, payload: toPayload(root, ''), snippet: makeSnippet(content.text, content.html), attachments };
 }
+
+// ---- raw RFC 822 in, Gmail payload out (for emails written byte by byte in tests) -------------
+
+// libmime comes with mailparser (a dependency of the package): RFC 2047 words as Gmail decodes them.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const libmime = require('libmime') as { decodeWords(s: string): string };
+
+export interface ParsedRaw extends BuiltMessage {
+	/** Top-level headers, decoded, first of each name (lower-case keys). */
+	headers: Record<string, string>;
+	text: string;
+	html?: string;
+}
+
+function splitHead(buf: Buffer): { head: string; body: Buffer } {
+	const text = buf.toString('latin1');
+	const m = /\r?\n\r?\n/.exec(text);
+	if (!m) return { head: text, body: Buffer.alloc(0) };
+	return { head: text.slice(0, m.index), body: buf.subarray(m.index + m[0].length) };
+}
+
+function headerList(head: string): Array<[string, string]> {
+	return head
+		.replace(/\r?\n[ \t]+/g, ' ')
+		.split(/\r?\n/)
+		.filter((line) => line.includes(':'))
+		.map((line) => {
+			const at = line.indexOf(':');
+			// Header bytes are latin1 here; 8-bit UTF-8 headers are read back as UTF-8.
+			return [line.slice(0, at).trim(), Buffer.from(line.slice(at + 1).trim(), 'latin1').toString('utf8')];
+		});
+}
+
+function paramOf(value: string | undefined, name: string): string | undefined {
+	const m = new RegExp(`${name}\\*?="?([^";]+)"?`, 'i').exec(value ?? '');
+	if (!m) return undefined;
+	const v = m[1].trim();
+	return /^[\w-]+''/.test(v) ? decodeURIComponent(v.replace(/^[\w-]+''/, '')) : libmime.decodeWords(v);
+}
+
+function decodeTransfer(body: Buffer, cte: string | undefined): Buffer {
+	const encoding = (cte ?? '').toLowerCase().trim();
+	if (encoding === 'base64') return Buffer.from(body.toString('latin1').replace(/\s+/g, ''), 'base64');
+	if (encoding === 'quoted-printable') {
+		const s = body.toString('latin1').replace(/=\r?\n/g, '');
+		const out: number[] = [];
+		for (let i = 0; i < s.length; i++) {
+			if (s[i] === '=' && /^[0-9A-Fa-f]{2}$/.test(s.slice(i + 1, i + 3))) {
+				out.push(parseInt(s.slice(i + 1, i + 3), 16));
+				i += 2;
+			} else out.push(s.charCodeAt(i) & 0xff);
+		}
+		return Buffer.from(out);
+	}
+	return body;
+}
+
+function charsetDecode(bytes: Buffer, contentType: string | undefined): string {
+	try {
+		return new TextDecoder(paramOf(contentType, 'charset') ?? 'utf-8').decode(bytes);
+	} catch {
+		return bytes.toString('utf8');
+	}
+}
+
+function rawPart(buf: Buffer, partId: string, out: ParsedRaw, uniq: string): GmailPart {
+	const { head, body } = splitHead(buf);
+	const list = headerList(head);
+	const get = (name: string) => list.find(([n]) => n.toLowerCase() === name)?.[1];
+	const contentType = get('content-type') ?? 'text/plain; charset=us-ascii';
+	const mimeType = contentType.split(';')[0].trim().toLowerCase();
+	const headers = list.map(([name, value]) => ({ name, value: libmime.decodeWords(value) }));
+	const part: GmailPart = { partId, mimeType, filename: '', headers, body: { size: 0 } };
+	if (mimeType.startsWith('multipart/')) {
+		const boundary = paramOf(contentType, 'boundary') ?? '';
+		const text = body.toString('latin1');
+		const pieces = text.split(new RegExp(`(?:^|\\r?\\n)--${boundary.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+		const children = pieces.slice(1).filter((p) => !p.startsWith('--'));
+		part.parts = children.map((piece, i) =>
+			rawPart(Buffer.from(piece.replace(/^[ \t]*\r?\n/, ''), 'latin1'), partId === '' ? String(i) : `${partId}.${i}`, out, uniq),
+		);
+		return part;
+	}
+	const data = decodeTransfer(body, get('content-transfer-encoding'));
+	const disposition = get('content-disposition');
+	const filename = paramOf(disposition, 'filename') ?? paramOf(contentType, 'name') ?? '';
+	part.filename = filename;
+	if (filename || /^attachment/i.test(disposition ?? '')) {
+		const id = base64url(Buffer.from(`ANGjdJ${uniq}raw${out.attachments.size}${'x'.repeat(24)}`)).slice(0, 48);
+		out.attachments.set(id, data);
+		part.body = { attachmentId: id, size: data.length };
+	} else {
+		part.body = { size: data.length, data: base64url(data) };
+		if (mimeType === 'text/plain' && out.text === '') out.text = charsetDecode(data, contentType);
+		if (mimeType === 'text/html' && out.html === undefined) out.html = charsetDecode(data, contentType);
+	}
+	return part;
+}
+
+/** The Gmail view of a raw email: payload tree, decoded top-level headers, text and html. */
+export function parseRawMessage(raw: Buffer, uniq: string): ParsedRaw {
+	const out: ParsedRaw = { raw, payload: undefined as unknown as GmailPart, snippet: '', attachments: new Map(), headers: {}, text: '' };
+	out.payload = rawPart(raw, '', out, uniq);
+	for (const h of out.payload.headers) if (!(h.name.toLowerCase() in out.headers)) out.headers[h.name.toLowerCase()] = h.value;
+	out.snippet = makeSnippet(out.text, out.html);
+	return out;
+}

@@ -1,0 +1,164 @@
+/**
+ * The Gmail Trigger's filters and its Simplify-off email, through our engine and the real Gmail
+ * client against the fake Gmail: which emails come out, what they look like, and what it costs.
+ */
+import type { OutputItem } from '../../nodes/GmailPushTrigger/core/output';
+import type { FakeGoogle, StoredMessage } from '../support/fakeGoogle';
+import { CORPUS } from '../fixtures/emailCorpus';
+import { engineFor, startFake, uniqueKey, type EngineHarness, type EngineSetup } from './harness';
+
+async function activeEngine(fake: FakeGoogle, setup: EngineSetup = {}): Promise<EngineHarness> {
+	const h = engineFor(fake, setup);
+	await h.engine.ensureWatch(uniqueKey());
+	fake.resetCalls();
+	return h;
+}
+
+describe('filters (Search, Sender, Read Status, Include Spam and Trash)', () => {
+	let fake: FakeGoogle;
+	beforeEach(async () => {
+		fake = await startFake();
+	});
+	afterEach(async () => {
+		await fake.close();
+	});
+
+	const mix = (): Record<string, StoredMessage> => ({
+		invoice: fake.mailbox.deliver({ from: 'Billing <billing@shop.example>', subject: 'Your invoice 42', text: 'Amount due' }),
+		hello: fake.mailbox.deliver({ from: 'Alice <alice@example.org>', subject: 'Hello', text: 'Just saying hi' }),
+		read: fake.mailbox.deliver({ from: 'Alice <alice@example.org>', subject: 'Read already', labelIds: ['INBOX'] }),
+		spam: fake.mailbox.deliver({ from: 'Prize <prize@spam.example>', subject: 'Invoice winner', labelIds: ['SPAM', 'UNREAD'] }),
+		trash: fake.mailbox.deliver({ from: 'Alice <alice@example.org>', subject: 'Old invoice', labelIds: ['TRASH'] }),
+	});
+
+	it.each<[string, { search?: string; includeSpamTrash?: boolean }, string[]]>([
+		['no filter', {}, ['invoice', 'hello', 'read']],
+		['Search', { search: 'invoice' }, ['invoice']],
+		['Sender', { search: 'from:alice@example.org' }, ['hello', 'read']],
+		['Read Status: unread', { search: 'is:unread' }, ['invoice', 'hello']],
+		['Read Status: read', { search: 'is:read' }, ['read']],
+		['Include Spam and Trash', { includeSpamTrash: true }, ['invoice', 'hello', 'read', 'spam', 'trash']],
+		['Search with Include Spam and Trash', { search: 'invoice', includeSpamTrash: true }, ['invoice', 'spam', 'trash']],
+		['Sender and Read Status together', { search: 'from:alice@example.org is:unread' }, ['hello']],
+	])('%s: Gmail\'s search decides, once per sync', async (_name, sync, expected) => {
+		const h = await activeEngine(fake, { sync });
+		const mails = mix();
+		await h.engine.sync();
+		const byId = new Map(Object.entries(mails).map(([key, m]) => [m.id, key]));
+		expect(h.items().map((item) => byId.get(String(item.id)))).toEqual(expected);
+		// One history.list; one messages.get per new email; one messages.list for the whole sync
+		// when a search is set, none otherwise.
+		expect(fake.count('history.list')).toBe(1);
+		expect(fake.count('messages.get')).toBe(sync.includeSpamTrash ? 5 : 3);
+		expect(fake.count('messages.list')).toBe('search' in sync ? 1 : 0);
+
+		// A sync with nothing new costs no search, and nothing comes out twice.
+		fake.resetCalls();
+		await h.engine.sync();
+		expect(fake.count('messages.list')).toBe(0);
+		expect(h.items()).toHaveLength(expected.length);
+	});
+
+	it('the search is narrowed to the new mail with after:, so old matches cost no pages', async () => {
+		for (let i = 0; i < 30; i++) fake.mailbox.deliver({ subject: `old invoice ${i}`, date: Date.now() - 86_400_000 });
+		const h = await activeEngine(fake, { sync: { search: 'invoice' } });
+		const fresh = fake.mailbox.deliver({ subject: 'new invoice' });
+		await h.engine.sync();
+		expect(h.items().map((i) => i.id)).toEqual([fresh.id]);
+		const list = fake.calls.filter((c) => c.method === 'messages.list');
+		expect(list).toHaveLength(1);
+		expect(String(list[0].query?.q)).toMatch(/^invoice after:\d+$/);
+		expect(Number(/after:(\d+)/.exec(String(list[0].query?.q))?.[1]) * 1000).toBeLessThanOrEqual(fresh.internalDate);
+	});
+
+	it('an email that matches only later is not emitted: it is judged when it is seen', async () => {
+		const h = await activeEngine(fake, { sync: { search: 'is:read' } });
+		const mail = fake.mailbox.deliver({ subject: 'unread at first' });
+		await h.engine.sync();
+		fake.mailbox.markRead(mail.id);
+		fake.mailbox.deliver({ subject: 'another', labelIds: ['INBOX'] });
+		await h.engine.sync();
+		expect(h.items().map((i) => i.Subject)).toEqual(['another']);
+	});
+
+	it('a failed search moves nothing and emits nothing; the next sync emits the mail once', async () => {
+		const h = await activeEngine(fake, { sync: { search: 'invoice' } });
+		const mail = fake.mailbox.deliver({ subject: 'invoice' });
+		const cursor = h.state.cursor;
+		fake.faults.failNext('messages.list', 500);
+		await expect(h.engine.sync()).rejects.toThrow();
+		expect(h.state.cursor).toBe(cursor);
+		expect(h.items()).toHaveLength(0);
+		await h.engine.sync();
+		expect(h.items().map((i) => i.id)).toEqual([mail.id]);
+	});
+});
+
+describe('Whole Email output (the built-in\'s Simplify off)', () => {
+	let fake: FakeGoogle;
+	beforeEach(async () => {
+		fake = await startFake();
+	});
+	afterEach(async () => {
+		await fake.close();
+	});
+
+	const stored: Array<{ json: Record<string, unknown>; files: Array<{ name: string; size: number; mimeType: string }> }> = [];
+	const prepare = async (items: OutputItem[]): Promise<OutputItem[]> => {
+		for (const item of items) {
+			stored.push({ json: item.json, files: (item.attachments ?? []).map((a) => ({ name: a.filename ?? '', size: a.content.length, mimeType: a.contentType })) });
+			item.binary = Object.fromEntries((item.attachments ?? []).map((a, i) => [`attachment_${i}`, { fileName: a.filename }]));
+			delete item.attachments;
+		}
+		return items;
+	};
+
+	it('parses every kind of email in the corpus as mailparser does, with the attachments as files', async () => {
+		stored.length = 0;
+		const h = await activeEngine(fake, { output: 'email', render: { downloadAttachments: true }, prepare, sync: { format: 'raw', labelIds: ['INBOX'] } });
+		const earlier = new Map<string, StoredMessage>();
+		const sent = CORPUS.map((email) => ({ email, message: email.deliver(fake, earlier) }));
+		await h.engine.sync();
+		const expected = sent.filter((s) => s.email.emitted);
+		expect(h.delivered.map((i) => i.json.id)).toEqual(expected.map((s) => s.message.id));
+		const byName = new Map(expected.map((s, i) => [s.email.name, stored[i]]));
+
+		expect(byName.get('plain text')?.json).toMatchObject({ subject: 'Plain hello', text: 'Hello there,\nthis is plain text.\n', html: false, event: 'messageAdded' });
+		expect(byName.get('plain text')?.json.from).toMatchObject({ value: [{ address: 'alice@example.org', name: 'Alice Example' }] });
+		expect(byName.get('plain text')?.json.labelIds).toEqual(['INBOX', 'UNREAD']);
+		expect(byName.get('plain text')?.json.headers).toMatchObject({ subject: 'Subject: Plain hello' });
+		expect(byName.get('plain text')?.json.date).toBe('2026-12-01T09:30:00.000Z');
+		expect(byName.get('ISO-8859-1, quoted-printable')?.json.text).toBe('Café crème brûlée, £ 5\n');
+		// Read with the charset the email declares (the built-in decodes these bytes as UTF-8).
+		expect(byName.get('windows-1252, 8-bit')?.json.text).toBe('Naïve café — “quoted”\n');
+		expect(byName.get('ISO-2022-JP, base64 body and encoded subject')?.json).toMatchObject({ subject: 'こんにちは', text: 'こんにちは' });
+		expect(byName.get('UTF-8 encoded-word subject and emoji')?.json.subject).toBe('Grüße 🎉 aus Köln');
+		expect(byName.get('Q-encoded ISO-8859-1 subject and sender name')?.json).toMatchObject({ subject: 'Résumé attached' });
+		expect(byName.get('no subject')?.json.subject).toBeUndefined();
+		expect(byName.get('PDF attachment')?.files).toEqual([{ name: 'invoice-42.pdf', size: 45, mimeType: 'application/pdf' }]);
+		expect(byName.get('two attachments, one with a non-ASCII name (RFC 2231)')?.files.map((f) => f.name)).toEqual(['data.csv', 'übersicht.txt']);
+		expect(byName.get('inline image (multipart/related, cid:)')?.files).toEqual([{ name: 'logo.png', size: 70, mimeType: 'image/png' }]);
+		expect(String(byName.get('inline image (multipart/related, cid:)')?.json.html)).toContain('src="data:image/png;base64,');
+		expect(byName.get('forwarded message (message/rfc822)')?.files.map((f) => f.mimeType)).toEqual(['message/rfc822']);
+		expect(byName.get('reply deep in a long thread (In-Reply-To, References)')?.json).toMatchObject({
+			inReplyTo: '<thread-3@mail.example.org>',
+			references: ['<thread-1@mail.example.org>', '<thread-2@mail.example.org>', '<thread-3@mail.example.org>'],
+		});
+		expect(byName.get('cc, bcc and reply-to')?.json).toMatchObject({ cc: { text: '"Carol" <carol@example.org>, "Dan" <dan@example.org>' }, replyTo: { text: 'team@example.org' } });
+		// JSON all the way: what n8n stores and the next node gets.
+		for (const item of stored) expect(Object.values(item.json).filter((v) => v instanceof Date || v instanceof Map || Buffer.isBuffer(v))).toEqual([]);
+		expect(h.delivered.find((i) => i.json.subject === 'Invoice 42')?.binary).toEqual({ attachment_0: { fileName: 'invoice-42.pdf' } });
+		// One raw messages.get per email, nothing else per email.
+		expect(fake.count('messages.get')).toBe(CORPUS.length);
+	});
+
+	it('without Download Attachments the item carries no files', async () => {
+		stored.length = 0;
+		const h = await activeEngine(fake, { output: 'email', prepare, sync: { format: 'raw' } });
+		CORPUS.find((e) => e.name === 'PDF attachment')?.deliver(fake, new Map());
+		await h.engine.sync();
+		expect(stored).toHaveLength(1);
+		expect(stored[0].files).toEqual([]);
+		expect(h.delivered[0].binary).toEqual({});
+	});
+});
