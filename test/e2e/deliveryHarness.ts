@@ -95,6 +95,8 @@ export interface E2eContext {
 	fake: FakeGoogle;
 	session: N8nSession;
 	credential: CredentialRef;
+	/** The service account's private key (PEM), for other nodes' credentials on the same fake Google. */
+	privateKey: string;
 	/** Every trigger item of the workflow so far, with the executions they came in. */
 	triggerItems(workflowId: string): Promise<{ executions: ExecutionSummary[]; items: Array<Record<string, unknown>> }>;
 	/** Waits until the workflow's trigger has emitted `count` items in total, then lets stragglers arrive. */
@@ -109,7 +111,7 @@ export interface E2eContext {
 
 /** Fake Google (fresh mailbox) + n8n of that major with the package + the credential. */
 export async function startE2e(major: N8nMajor, env: Record<string, string> = {}): Promise<E2eContext> {
-	const { fake, session, credential, close } = await startStack(major, { env });
+	const { fake, session, credential, privateKey, close } = await startStack(major, { env });
 
 	const triggerItems = async (workflowId: string) => {
 		const executions = await session.api.executions(workflowId);
@@ -120,6 +122,7 @@ export async function startE2e(major: N8nMajor, env: Record<string, string> = {}
 		fake,
 		session,
 		credential,
+		privateKey,
 		triggerItems,
 		async waitForItems(workflowId, count, timeoutMs = 30_000) {
 			await waitFor(`${count} trigger item(s) of workflow ${workflowId}`, async () => ((await triggerItems(workflowId)).items.length >= count ? true : undefined), timeoutMs, 250);
