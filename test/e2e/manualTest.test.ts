@@ -54,6 +54,14 @@ describe.each(selectedMajors())('the editor test buttons on the Gmail Push Trigg
 		pull: triggerWorkflow({ name: `Gmail manual pull v${major}`, delivery: 'pull', topicName: topic, subscriptionName: subscription }),
 		poll: triggerWorkflow({ name: `Gmail manual poll v${major}`, delivery: 'poll' }),
 	};
+	/** Whole Email with its attachment, and a Search filter that only an older email matches. */
+	const emailWorkflow = triggerWorkflow({
+		name: `Gmail manual whole email v${major}`,
+		delivery: 'poll',
+		parameters: { output: 'email', filters: { q: 'invoice' }, options: { downloadAttachments: true, dataPropertyAttachmentsPrefixName: 'file_' } },
+	});
+	let emailWorkflowId: string;
+	let invoice: StoredMessage;
 	const ids: Partial<Record<Delivery, string>> = {};
 	let ctx: E2eContext;
 	/** The item a real notification produced for the newest INBOX email. */
@@ -72,8 +80,14 @@ describe.each(selectedMajors())('the editor test buttons on the Gmail Push Trigg
 		await emulator.createPullSubscription(topic, subscription, 10);
 		ctx = await startE2e(major, { PUBSUB_EMULATOR_HOST: emulator.host });
 		for (const delivery of deliveries) ids[delivery] = await ctx.session.api.importWorkflow(workflows[delivery], [ctx.credential]);
+		emailWorkflowId = await ctx.session.api.importWorkflow(emailWorkflow, [ctx.credential]);
 
 		await ctx.step(async () => {
+			invoice = ctx.fake.mailbox.deliver({
+				subject: 'Your invoice',
+				text: 'Attached.',
+				attachments: [{ filename: 'invoice.pdf', mimeType: 'application/pdf', content: Buffer.from('%PDF-1.4 invoice') }],
+			});
 			ctx.deliver('an older email');
 			// Pull: activated once, then deactivated (its cursor stays in the DB, its watch is stopped).
 			await activateAndWait(ctx, ids.pull!, workflows.pull.name);
@@ -165,6 +179,20 @@ describe.each(selectedMajors())('the editor test buttons on the Gmail Push Trigg
 					expect(production).toHaveLength(d === 'push' ? 1 : 0);
 				}
 			});
+		});
+	});
+
+	it('Whole Email with Download Attachments and a Search: the sample is the newest email the search finds, with its attachment as a file', async () => {
+		await ctx.step(async () => {
+			const answer = await pressButton(emailWorkflowId, 'test step');
+			const execution = await waitFor('a finished manual execution of the Whole Email workflow', async () => (await manualExecutions(emailWorkflowId)).find((e) => e.stoppedAt), SAMPLE_WITHIN_MS, 200);
+			observed.push(`whole email, "test step": /run answered ${JSON.stringify(answer)}; execution ${execution.id} ${execution.status}`);
+			expect(execution.status).toBe('success');
+			const run = execution.data?.resultData.runData[TRIGGER]?.[0]?.data?.main?.[0] as Array<{ json: Record<string, unknown>; binary?: Record<string, Record<string, unknown>> }>;
+			expect(run).toHaveLength(1);
+			expect(run[0].json).toMatchObject({ id: invoice.id, subject: 'Your invoice', text: 'Attached.', event: 'messageAdded' });
+			expect(run[0].binary?.file_0).toMatchObject({ fileName: 'invoice.pdf', mimeType: 'application/pdf' });
+			expect(ctx.fake.count('users.watch')).toBe(watches);
 		});
 	});
 
