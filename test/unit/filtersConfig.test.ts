@@ -45,6 +45,9 @@ describe('output', () => {
 		const files = readConfig(reader({ ...poll, output: 'email', options: { downloadAttachments: true, dataPropertyAttachmentsPrefixName: 'file_' } }));
 		expect(files.render).toEqual({ downloadAttachments: true });
 		expect(files.attachmentPrefix).toBe('file_');
+		// A backlog of whole emails goes out ten at a time; the other outputs keep the core's bound.
+		expect(plain.sync.maxEvents).toBe(10);
+		expect(readConfig(reader(poll)).sync.maxEvents).toBeUndefined();
 	});
 
 	it('Download Attachments does nothing for the other outputs (they fetch no attachment bytes)', () => {

@@ -11,6 +11,12 @@ import type { AuthenticationMethod } from '../transport/auth';
 import type { PushAuthConfig, PushAuthMode } from '../transport/pushAuth';
 
 export type Delivery = 'push' | 'pull' | 'poll';
+
+/**
+ * Whole Email holds each raw email (up to 25 MB) and its attachments until it is emitted: a
+ * backlog is emitted ten emails per execution, so one sync never holds hundreds of them.
+ */
+export const WHOLE_EMAIL_MAX_EVENTS = 10;
 const DELIVERIES: Delivery[] = ['push', 'pull', 'poll'];
 
 export interface TriggerConfig {
@@ -144,6 +150,7 @@ export function readConfig(context: ParameterReader): TriggerConfig {
 			includeSpamTrash: filters.includeSpamTrash === true,
 			...(search && { search }),
 			...fetchFormat(output),
+			...(output === 'email' && { maxEvents: WHOLE_EMAIL_MAX_EVENTS }),
 		},
 	};
 }
