@@ -11,10 +11,11 @@
  * before the email is delivered until its execution is saved. The figure is the peak minus the
  * resident memory before: how much more memory n8n needed for this email.
  */
-import { randomBytes, randomUUID } from 'crypto';
+import { randomBytes } from 'crypto';
 import { readFileSync } from 'fs';
-import { sleep, waitFor, type N8nMajor, type WorkflowJson } from '../test/support/n8n';
-import { activateAndWait, EMAIL, pushNotification, SERVICE_ACCOUNT, startE2e, triggerWorkflow, type E2eContext } from '../test/e2e/deliveryHarness';
+import { sleep, waitFor, type N8nMajor } from '../test/support/n8n';
+import { activateAndWait, pushNotification, startE2e, triggerWorkflow, type E2eContext } from '../test/e2e/deliveryHarness';
+import { BUILT_IN, builtInCredential, builtInWorkflow } from '../test/e2e/helpers/builtInGmailTrigger';
 
 const MAJOR = Number(process.env.BENCH_N8N_MAJOR ?? 1) as N8nMajor;
 const SKIP_BUILTIN = process.env.BENCH_SKIP_BUILTIN === '1';
@@ -103,34 +104,14 @@ async function ours(ctx: E2eContext): Promise<{ id: string; node: string; notify
 }
 
 async function builtIn(ctx: E2eContext): Promise<{ id: string; node: string }> {
-	const credential = await ctx.session.api.createCredential('Google service account (built-in)', 'googleApi', {
-		email: SERVICE_ACCOUNT,
-		privateKey: ctx.privateKey,
-		inpersonate: true,
-		delegatedEmail: EMAIL,
-	});
-	const workflow: WorkflowJson = {
-		name: 'bench large email, built-in',
-		nodes: [
-			{
-				id: randomUUID(),
-				name: 'Gmail Trigger',
-				type: 'n8n-nodes-base.gmailTrigger',
-				typeVersion: 1.3,
-				position: [0, 0],
-				parameters: { authentication: 'serviceAccount', pollTimes: { item: [{ mode: 'everyMinute' }] }, simple: false, filters: {}, options: { downloadAttachments: true } },
-				credentials: { googleApi: { id: credential.id, name: credential.name } },
-			},
-		],
-		connections: {},
-		settings: { executionOrder: 'v1' },
-	};
+	const credential = await builtInCredential(ctx.session, ctx.privateKey);
+	const workflow = builtInWorkflow('bench large email, built-in', { simple: false, options: { downloadAttachments: true } }, credential, true);
 	const id = await ctx.session.api.importWorkflow(workflow, [credential]);
 	const lists = ctx.fake.count('messages.list');
 	const reply = await ctx.session.api.activate(id);
 	if (reply.status !== 200) throw new Error(`activation of the built-in: ${reply.status} ${reply.text.slice(0, 300)}`);
 	await waitFor('the built-in trigger\'s first poll', () => ctx.fake.count('messages.list') > lists, 90_000, 250);
-	return { id, node: 'Gmail Trigger' };
+	return { id, node: BUILT_IN };
 }
 
 async function main(): Promise<void> {

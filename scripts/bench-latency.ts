@@ -25,11 +25,11 @@
  */
 import { randomUUID } from 'crypto';
 import { seededRandom } from '../test/support/fakeGoogle/random';
-import { http, itemsOf, requireFromN8n, sleep, waitFor, type ExecutionData, type ExecutionSummary, type N8nMajor, type WorkflowJson } from '../test/support/n8n';
-import { EMAIL, SERVICE_ACCOUNT } from '../test/support/stack';
+import { http, itemsOf, requireFromN8n, sleep, waitFor, type ExecutionData, type ExecutionSummary, type N8nMajor } from '../test/support/n8n';
 import { findPubSubEmulator, startPubSubEmulator, type PubSubEmulator } from '../test/support/pubsubEmulator';
 import { PROJECT, TRIGGER, pushBody, pushWorkflow } from '../test/e2e/helpers/pushRig';
 import { startChaosRig, type ChaosRig } from '../test/e2e/chaos/rig';
+import { BUILT_IN, builtInCredential, builtInWorkflow } from '../test/e2e/helpers/builtInGmailTrigger';
 
 const EMAILS = Number(process.env.BENCH_EMAILS ?? 50);
 const POLL_EMAILS = Number(process.env.BENCH_POLL_EMAILS ?? 20);
@@ -338,33 +338,10 @@ async function benchPullBursts(rig: ChaosRig, emulator: PubSubEmulator): Promise
 	return result;
 }
 
-const BUILT_IN = 'Gmail Trigger';
-
 /** n8n's own Gmail Trigger (v1.3, simplified, INBOX), polling every minute, with the same service account. */
 async function benchBuiltInBursts(rig: ChaosRig): Promise<PhaseResult> {
-	const credential = await rig.session.api.createCredential('Google service account (built-in)', 'googleApi', {
-		email: SERVICE_ACCOUNT,
-		privateKey: rig.privateKey,
-		inpersonate: true,
-		delegatedEmail: EMAIL,
-	});
-	const workflow: WorkflowJson = {
-		name: 'bench built-in Gmail Trigger',
-		nodes: [
-			{
-				id: randomUUID(),
-				name: BUILT_IN,
-				type: 'n8n-nodes-base.gmailTrigger',
-				typeVersion: 1.3,
-				position: [0, 0],
-				parameters: { authentication: 'serviceAccount', pollTimes: { item: [{ mode: 'everyMinute' }] }, simple: true, filters: { labelIds: ['INBOX'] }, options: {} },
-				credentials: { googleApi: { id: credential.id, name: credential.name } },
-			},
-			{ id: randomUUID(), name: 'No Operation, do nothing', type: 'n8n-nodes-base.noOp', typeVersion: 1, position: [240, 0], parameters: {} },
-		],
-		connections: { [BUILT_IN]: { main: [[{ node: 'No Operation, do nothing', type: 'main', index: 0 }]] } },
-		settings: { executionOrder: 'v1' },
-	};
+	const credential = await builtInCredential(rig.session, rig.privateKey);
+	const workflow = builtInWorkflow('bench built-in Gmail Trigger', { simple: true, filters: { labelIds: ['INBOX'] } }, credential);
 	const id = await rig.session.api.importWorkflow(workflow, [credential]);
 	const activation = await rig.session.api.activate(id);
 	if (activation.status !== 200) throw new Error(`activation of the built-in Gmail Trigger: ${activation.status} ${activation.text.slice(0, 300)}`);

@@ -13,15 +13,13 @@
  * - it never emits a mail that is only in SENT (v1.3), while ours emits what the label filter
  *   lets through: with no label filter (the drafts and spam pairs) ours also emits the sent mail.
  */
-import { randomUUID } from 'crypto';
 import { CORPUS, type CorpusEmail } from '../fixtures/emailCorpus';
 import type { StoredMessage } from '../support/fakeGoogle';
-import { selectedMajors, sleep, waitFor, type ExecutionSummary, type N8nMajor, type WorkflowJson } from '../support/n8n';
-import { EMAIL, SERVICE_ACCOUNT, startE2e, triggerWorkflow, TRIGGER, type E2eContext } from './deliveryHarness';
+import { selectedMajors, sleep, waitFor, type ExecutionSummary, type N8nMajor } from '../support/n8n';
+import { startE2e, triggerWorkflow, TRIGGER, type E2eContext } from './deliveryHarness';
+import { BUILT_IN, builtInCredential, builtInWorkflow } from './helpers/builtInGmailTrigger';
 
 jest.setTimeout(15 * 60_000);
-
-const BUILT_IN = 'Gmail Trigger';
 
 interface Pair {
 	name: string;
@@ -93,26 +91,6 @@ function itemsOfNode(executions: ExecutionSummary[], node: string): Item[] {
 	return executions.flatMap((e) => ((e.data?.resultData.runData[node]?.[0]?.data?.main?.[0] ?? []) as Item[]).map((i) => ({ json: i.json, binary: i.binary })));
 }
 
-function builtInWorkflow(name: string, parameters: Record<string, unknown>, credential: { id: string; name: string }): WorkflowJson {
-	return {
-		name,
-		nodes: [
-			{
-				id: randomUUID(),
-				name: BUILT_IN,
-				type: 'n8n-nodes-base.gmailTrigger',
-				typeVersion: 1.3,
-				position: [0, 0],
-				parameters: { authentication: 'serviceAccount', pollTimes: { item: [{ mode: 'everyMinute' }] }, filters: {}, options: {}, ...parameters },
-				credentials: { googleApi: credential },
-			},
-			{ id: randomUUID(), name: 'No Operation, do nothing', type: 'n8n-nodes-base.noOp', typeVersion: 1, position: [240, 0], parameters: {} },
-		],
-		connections: { [BUILT_IN]: { main: [[{ node: 'No Operation, do nothing', type: 'main', index: 0 }]] } },
-		settings: { executionOrder: 'v1' },
-	};
-}
-
 /** Keys both items have, with values that differ (JSON-compared); binary metadata too. */
 function differences(ours: Item, builtIn: Item): string[] {
 	const out: string[] = [];
@@ -144,15 +122,10 @@ interface VersionReport {
 
 async function sideBySide(ctx: E2eContext): Promise<VersionReport> {
 	const lines: string[] = [];
-	const credential = await ctx.session.api.createCredential('Google service account (built-in Gmail Trigger)', 'googleApi', {
-		email: SERVICE_ACCOUNT,
-		privateKey: ctx.privateKey,
-		inpersonate: true,
-		delegatedEmail: EMAIL,
-	});
+	const credential = await builtInCredential(ctx.session, ctx.privateKey);
 	const ids: Array<{ pair: Pair; builtIn: string; ours: string }> = [];
 	for (const [i, pair] of PAIRS.entries()) {
-		const builtIn = await ctx.session.api.importWorkflow(builtInWorkflow(`built-in ${i} v${ctx.major}`, pair.builtIn, { id: credential.id, name: credential.name }), [credential]);
+		const builtIn = await ctx.session.api.importWorkflow(builtInWorkflow(`built-in ${i} v${ctx.major}`, pair.builtIn, credential), [credential]);
 		const ours = await ctx.session.api.importWorkflow(triggerWorkflow({ name: `ours ${i} v${ctx.major}`, delivery: 'poll', parameters: pair.ours }), [ctx.credential]);
 		ids.push({ pair, builtIn, ours });
 	}

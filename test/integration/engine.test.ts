@@ -6,7 +6,7 @@ import { decodeNotificationData, type GmailNotification } from '../../nodes/Gmai
 import { GmailApiError } from '../../nodes/GmailPushTrigger/core/port';
 import { LATE_READ_MS } from '../../nodes/GmailPushTrigger/shell/engine';
 import { renderMessage, type FakeGoogle, type StoredMessage } from '../support/fakeGoogle';
-import { EMAIL, TOPIC, engineFor, ids, startFake, uniqueKey, type EngineHarness, type EngineSetup } from './harness';
+import { EMAIL, TOPIC, activeEngine, engineFor, ids, startFake, uniqueKey, type EngineHarness } from './harness';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -16,14 +16,6 @@ function notificationOf(fake: FakeGoogle, historyId?: string): GmailNotification
 	const decoded = decodeNotificationData(data);
 	if (!decoded.ok) throw new Error(`fake notification did not decode: ${decoded.reason}`);
 	return decoded.notification;
-}
-
-/** An engine whose watch (and so its cursor) exists, with the call log cleared. */
-async function activeEngine(fake: FakeGoogle, setup: EngineSetup = {}): Promise<EngineHarness> {
-	const h = engineFor(fake, setup);
-	await h.engine.ensureWatch(uniqueKey());
-	fake.resetCalls();
-	return h;
 }
 
 function deliverMany(fake: FakeGoogle, n: number, prefix = 'mail'): StoredMessage[] {

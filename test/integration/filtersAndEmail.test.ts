@@ -5,14 +5,7 @@
 import type { OutputItem } from '../../nodes/GmailPushTrigger/core/output';
 import type { FakeGoogle, StoredMessage } from '../support/fakeGoogle';
 import { CORPUS } from '../fixtures/emailCorpus';
-import { engineFor, startFake, uniqueKey, type EngineHarness, type EngineSetup } from './harness';
-
-async function activeEngine(fake: FakeGoogle, setup: EngineSetup = {}): Promise<EngineHarness> {
-	const h = engineFor(fake, setup);
-	await h.engine.ensureWatch(uniqueKey());
-	fake.resetCalls();
-	return h;
-}
+import { activeEngine, startFake } from './harness';
 
 describe('filters (Search, Sender, Read Status, Include Spam and Trash)', () => {
 	let fake: FakeGoogle;

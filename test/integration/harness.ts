@@ -132,3 +132,11 @@ export function uniqueKey(label = 'node'): string {
 export function ids(items: ItemJson[]): string[] {
 	return items.map((item) => String(item.id));
 }
+
+/** An engine whose watch (and so its cursor) exists, with the fake's call log cleared. */
+export async function activeEngine(fake: FakeGoogle, setup: EngineSetup = {}): Promise<EngineHarness> {
+	const h = engineFor(fake, setup);
+	await h.engine.ensureWatch(uniqueKey());
+	fake.resetCalls();
+	return h;
+}
