@@ -86,6 +86,8 @@ export interface TriggerStateInDb {
 	cursor?: string;
 	emailAddress?: string;
 	watch?: { historyId: string; expiration: number; renewedAt: number; topicName: string };
+	seen?: string;
+	seenOther?: string[];
 	recent?: string[];
 	lastEmittedAt?: number;
 }

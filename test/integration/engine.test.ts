@@ -4,6 +4,7 @@
  */
 import { decodeNotificationData, type GmailNotification } from '../../nodes/GmailPushTrigger/core/notification';
 import { GmailApiError } from '../../nodes/GmailPushTrigger/core/port';
+import { seenKeys } from '../../nodes/GmailPushTrigger/core/seen';
 import { LATE_READ_MS } from '../../nodes/GmailPushTrigger/shell/engine';
 import { renderMessage, type FakeGoogle, type StoredMessage } from '../support/fakeGoogle';
 import { EMAIL, TOPIC, activeEngine, engineFor, ids, startFake, uniqueKey, type EngineHarness } from './harness';
@@ -143,10 +144,12 @@ describe('MailboxEngine over the real Gmail client', () => {
 			});
 			expect(first.payload).not.toHaveProperty('headers');
 			expect(h.state.cursor).toBe(fake.mailbox.historyId);
-			expect(h.state.recent).toEqual(sent.map((m) => `added:${m.id}`));
+			expect(seenKeys(h.state)).toEqual(sent.map((m) => `added:${m.id}`));
+			expect(h.state.recent).toBeUndefined();
 			expect(h.state.lastEmittedAt).toBe(Math.max(...sent.map((m) => m.internalDate)));
 			// The state n8n saves with the emission already holds the advanced cursor and the keys.
-			expect(h.stateAtDelivery[0]).toMatchObject({ cursor: fake.mailbox.historyId, recent: sent.map((m) => `added:${m.id}`) });
+			expect(h.stateAtDelivery[0]).toMatchObject({ cursor: fake.mailbox.historyId });
+			expect(seenKeys(h.stateAtDelivery[0] as object)).toEqual(sent.map((m) => `added:${m.id}`));
 			expect(fake.count('history.list')).toBe(1);
 			expect(fake.count('messages.get')).toBe(3);
 			expect(fake.count('labels.list')).toBe(1);
@@ -328,7 +331,7 @@ describe('MailboxEngine over the real Gmail client', () => {
 			expect(fake.calls.filter((c) => c.method === 'messages.get').map((c) => c.status)).toEqual([200, 500]);
 			expect(h.batches).toEqual([]);
 			expect(h.state.cursor).toBe(cursor);
-			expect(h.state.recent).toBeUndefined();
+			expect(h.state.seen).toBeUndefined();
 
 			await expect(h.engine.handle(notification)).resolves.toMatchObject({ status: 'synced', emitted: 3 });
 			expect(ids(h.items())).toEqual(sent.map((m) => m.id));
@@ -574,7 +577,7 @@ describe('MailboxEngine over the real Gmail client', () => {
 			h.engine.retire();
 			expect(h.state.watch).toBeUndefined();
 			expect(h.state.cursor).toBe(fake.mailbox.historyId);
-			expect(h.state.recent).toEqual([`added:${before.id}`]);
+			expect(seenKeys(h.state)).toEqual([`added:${before.id}`]);
 
 			const during = deliverMany(fake, 2, 'while inactive');
 			// Re-activation: a new engine on the saved state (n8n loads it from the DB).

@@ -1,10 +1,8 @@
 import {
-	RECENT_KEYS_CAP,
 	advance,
 	compareHistoryIds,
 	isAfter,
 	isHistoryId,
-	rememberKeys,
 	toHistoryId,
 } from '../../nodes/GmailPushTrigger/core/cursor';
 
@@ -145,34 +143,5 @@ describe('advance', () => {
 			seen.push(cursor as string);
 		}
 		expect(seen).toEqual(['5', '5', '12', '12', '12', '12', '40', '40']);
-	});
-});
-
-describe('rememberKeys', () => {
-	it('appends in order without mutating the input', () => {
-		const recent = ['a', 'b'];
-		const next = rememberKeys(recent, ['c', 'd']);
-		expect(next).toEqual(['a', 'b', 'c', 'd']);
-		expect(recent).toEqual(['a', 'b']);
-		expect(next).not.toBe(recent);
-	});
-
-	it('starts from nothing', () => {
-		expect(rememberKeys(undefined, ['x'])).toEqual(['x']);
-		expect(rememberKeys(undefined, [])).toEqual([]);
-	});
-
-	it('drops the oldest keys beyond the cap', () => {
-		expect(rememberKeys(['a', 'b', 'c'], ['d', 'e'], 4)).toEqual(['b', 'c', 'd', 'e']);
-		expect(rememberKeys(['a'], ['b', 'c', 'd', 'e', 'f'], 3)).toEqual(['d', 'e', 'f']);
-	});
-
-	it('keeps at most RECENT_KEYS_CAP by default', () => {
-		const many = Array.from({ length: RECENT_KEYS_CAP + 10 }, (_, i) => `k${i}`);
-		const kept = rememberKeys(['old'], many);
-		expect(kept).toHaveLength(RECENT_KEYS_CAP);
-		expect(kept[0]).toBe('k10');
-		expect(kept[kept.length - 1]).toBe(`k${RECENT_KEYS_CAP + 9}`);
-		expect(kept).not.toContain('old');
 	});
 });

@@ -39,12 +39,3 @@ export function advance(cursor: string | undefined, next: string | undefined): s
 	if (cursor === undefined) return next;
 	return compareHistoryIds(next, cursor) > 0 ? next : cursor;
 }
-
-/** How many recently emitted event keys we keep beside the cursor (bounded static data). */
-export const RECENT_KEYS_CAP = 2000;
-
-/** Appends keys, dropping the oldest beyond the cap. Returns a new array. */
-export function rememberKeys(recent: readonly string[] | undefined, keys: readonly string[], cap = RECENT_KEYS_CAP): string[] {
-	const merged = [...(recent ?? []), ...keys];
-	return merged.length > cap ? merged.slice(merged.length - cap) : merged;
-}

@@ -4,7 +4,8 @@
  * so overlapping notifications cannot emit an email twice, and is the only code that moves the
  * cursor. It owns the trigger's copy of the static data, which n8n saves when we emit.
  */
-import { advance, isAfter, rememberKeys } from '../core/cursor';
+import { advance, isAfter } from '../core/cursor';
+import { seenKeys } from '../core/seen';
 import { classifyFailure, lastingFailureBackoffMs, watchLapsesSoon } from '../core/failure';
 import type { Logger } from '../core/logger';
 import { sameMailbox, type GmailNotification } from '../core/notification';
@@ -14,7 +15,7 @@ import { catchUpFromStaleCursor, DEFAULT_CATCH_UP, type CatchUpOptions } from '.
 import { toOutputItems, type OutputItem, type OutputMode, type RenderOptions } from '../core/output';
 import { watchRequest, watchStateFrom, watchVerdict, type WatchConfig, type WatchVerdict } from '../core/watch';
 import { watchStoppedSince } from './registry';
-import { forgetWatch, type TriggerState } from './state';
+import { forgetWatch, rememberInState, type TriggerState } from './state';
 
 export type EngineLogger = Logger;
 
@@ -213,7 +214,7 @@ export class MailboxEngine {
 			// cursor is behind the catch-up's by definition: replace it here, never earlier, so a
 			// failure or a close before this point leaves the old cursor to try again from.
 			state.cursor = replacesCursor ? outcome.cursor : advance(state.cursor, outcome.cursor);
-			if (outcome.keys.length > 0) state.recent = rememberKeys(state.recent, outcome.keys);
+			if (outcome.keys.length > 0) rememberInState(state, outcome.keys);
 			const newest = Math.max(...outcome.events.map((e) => Number(e.message.internalDate ?? 0)), 0);
 			if (newest > (state.lastEmittedAt ?? 0)) state.lastEmittedAt = newest;
 			if (items.length > 0) {
@@ -273,7 +274,7 @@ export class MailboxEngine {
 
 	/** One history expansion; on a stale cursor, the bounded catch-up instead of a crash loop. */
 	private async syncOnce(): Promise<{ outcome: SyncOutcome; replacesCursor: boolean }> {
-		const state = this.deps.state;
+		const state = { cursor: this.deps.state.cursor, recent: seenKeys(this.deps.state, this.deps.state.recent), lastEmittedAt: this.deps.state.lastEmittedAt };
 		try {
 			return { outcome: await syncFromCursor(this.deps.port, state, this.deps.sync), replacesCursor: false };
 		} catch (error) {

@@ -6,6 +6,7 @@
 import type { OutputItem } from '../core/output';
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 import { isAfter } from '../core/cursor';
+import { rememberEmitted } from '../core/seen';
 import type { WatchState } from '../core/watch';
 
 export interface TriggerState {
@@ -14,7 +15,10 @@ export interface TriggerState {
 	/** The watched mailbox, from users.getProfile: notifications for others are ignored. */
 	emailAddress?: string;
 	watch?: WatchState;
-	/** Bounded record of recently emitted event keys (see core/cursor RECENT_KEYS_CAP). */
+	/** Ids of recently emitted emails, compact and bounded (core/seen). */
+	seen?: string;
+	seenOther?: string[];
+	/** The record of earlier versions ("added:<id>" keys): read, then replaced by `seen` at the next emit. */
 	recent?: string[];
 	/** Epoch ms of the newest emitted email (internalDate): where a stale-cursor catch-up starts. */
 	lastEmittedAt?: number;
@@ -42,9 +46,23 @@ export function forgetWatch(state: TriggerState): void {
 export function catchUpState(target: TriggerState, source: TriggerState): void {
 	if (source.cursor === undefined || !isAfter(source.cursor, target.cursor)) return;
 	target.cursor = source.cursor;
+	delete target.seen;
+	delete target.seenOther;
+	delete target.recent;
+	if (source.seen !== undefined) target.seen = source.seen;
+	if (source.seenOther !== undefined) target.seenOther = [...source.seenOther];
 	if (source.recent !== undefined) target.recent = [...source.recent];
 	if (source.lastEmittedAt !== undefined) target.lastEmittedAt = source.lastEmittedAt;
 	if (source.emailAddress !== undefined) target.emailAddress = source.emailAddress;
+}
+
+/** Records emitted events' emails in the state's bounded record, replacing the old key list. */
+export function rememberInState(state: TriggerState, keys: readonly string[]): void {
+	const next = rememberEmitted(state, keys, state.recent);
+	delete state.recent;
+	delete state.seen;
+	delete state.seenOther;
+	Object.assign(state, next);
 }
 
 /** Core items -> n8n items (the core's json is plain data, n8n types it as IDataObject). */

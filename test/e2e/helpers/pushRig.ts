@@ -25,6 +25,8 @@ export interface TriggerState {
 	cursor?: string;
 	emailAddress?: string;
 	watch?: { historyId?: string; expiration?: number };
+	seen?: string;
+	seenOther?: string[];
 	recent?: string[];
 	lastEmittedAt?: number;
 }
