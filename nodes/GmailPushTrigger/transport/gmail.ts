@@ -1,12 +1,40 @@
 /**
- * The Gmail port over the official generated client (@googleapis/gmail). Every failure becomes
- * a GmailApiError carrying the HTTP status, Google's reason and any Retry-After, whichever
- * auth path produced it (gaxios errors for service accounts, n8n errors for OAuth2).
+ * The Gmail port: Gmail's REST API (v1), seven calls, through the credential's `request`
+ * (n8n's OAuth2 helper, or google-auth-library's JWT for a service account). Every failure
+ * becomes a GmailApiError carrying the HTTP status, Google's reason and any Retry-After,
+ * whichever auth path produced it (gaxios errors for service accounts, n8n errors for OAuth2).
+ *
+ * Not the generated client (@googleapis/gmail): with n8n's shallow Community Nodes install it
+ * brought its own copy of gaxios, node-fetch and their polyfills, about 20 MB for these seven
+ * calls. The fake Gmail the tests use is checked against that generated client too.
  */
-import { gmail_v1, gmail as gmailClient } from '@googleapis/gmail';
 import type { JWT } from 'google-auth-library';
 import { GmailApiError, type GmailPort, type GmailHistoryRecord, type GmailMessage } from '../core/port';
-import type { RequestingAuth } from './auth';
+import { withQuery, type RequestingAuth } from './auth';
+
+/** Google's default endpoint for Gmail (what the generated client uses). */
+export const GMAIL_ROOT_URL = 'https://gmail.googleapis.com/';
+
+interface HistoryListResponse {
+	history?: GmailHistoryRecord[];
+	historyId?: string;
+	nextPageToken?: string;
+}
+interface MessagesListResponse {
+	messages?: Array<{ id?: string; threadId?: string }>;
+	nextPageToken?: string;
+}
+interface LabelsListResponse {
+	labels?: Array<{ id?: string; name?: string }>;
+}
+interface ProfileResponse {
+	emailAddress?: string;
+	historyId?: string;
+}
+interface WatchResponse {
+	historyId?: string | number;
+	expiration?: string | number;
+}
 
 interface ErrorLike {
 	message?: string;
@@ -71,62 +99,60 @@ export interface GmailPortOptions {
 }
 
 export function createGmailPort(auth: RequestingAuth | JWT, options: GmailPortOptions = {}): GmailPort {
-	const client = gmailClient({
-		version: 'v1',
-		auth: auth as unknown as gmail_v1.Options['auth'],
-		...(options.rootUrl && { rootUrl: options.rootUrl }),
-	});
-	// Retries are ours (they must fit Pub/Sub's ack deadline), not the client's.
-	const call = async <T>(what: string, fn: () => Promise<{ data: T }>): Promise<T> => {
+	const base = `${(options.rootUrl ?? GMAIL_ROOT_URL).replace(/\/+$/, '')}/gmail/v1/users/me/`;
+	// Retries are ours (they must fit Pub/Sub's ack deadline), not gaxios's. Query parameters go
+	// into the URL here: Gmail wants a repeated parameter as `a=1&a=2`.
+	const call = async <T>(what: string, path: string, query?: Record<string, unknown>, body?: object): Promise<T> => {
 		try {
-			return (await fn()).data;
+			const response = await (auth as RequestingAuth).request({
+				url: withQuery(base + path, query),
+				method: body === undefined ? 'GET' : 'POST',
+				...(body !== undefined && { data: body, headers: { 'content-type': 'application/json' } }),
+				retry: false,
+			} as Parameters<RequestingAuth['request']>[0]);
+			return (response.data ?? {}) as T;
 		} catch (error) {
 			throw toGmailApiError(error, what);
 		}
 	};
-	const noRetry = { retry: false };
 	return {
 		async listHistory(request) {
-			const data = await call('history.list', () =>
-				client.users.history.list({ userId: 'me', ...request }, noRetry),
-			);
+			const data = await call<HistoryListResponse>('history.list', 'history', { ...request });
 			return {
-				history: (data.history ?? []) as GmailHistoryRecord[],
+				history: data.history ?? [],
 				historyId: data.historyId ?? undefined,
 				nextPageToken: data.nextPageToken ?? undefined,
 			};
 		},
 		async getMessage(id, format, metadataHeaders) {
 			try {
-				return await call('messages.get', () =>
-					client.users.messages.get({ userId: 'me', id, format, ...(metadataHeaders && { metadataHeaders }) }, noRetry),
-				) as GmailMessage;
+				return await call<GmailMessage>('messages.get', `messages/${encodeURIComponent(id)}`, { format, ...(metadataHeaders && { metadataHeaders }) });
 			} catch (error) {
 				if (error instanceof GmailApiError && error.status === 404) return undefined;
 				throw error;
 			}
 		},
 		async listMessages(request) {
-			const data = await call('messages.list', () => client.users.messages.list({ userId: 'me', ...request }, noRetry));
+			const data = await call<MessagesListResponse>('messages.list', 'messages', { ...request });
 			return {
 				messages: (data.messages ?? []).filter((m): m is { id: string; threadId?: string } => typeof m.id === 'string') as GmailMessage[],
 				nextPageToken: data.nextPageToken ?? undefined,
 			};
 		},
 		async listLabels() {
-			const data = await call('labels.list', () => client.users.labels.list({ userId: 'me' }, noRetry));
+			const data = await call<LabelsListResponse>('labels.list', 'labels');
 			return (data.labels ?? []).flatMap((label) => (label.id ? [{ id: label.id, name: label.name ?? label.id }] : []));
 		},
 		async getProfile() {
-			const data = await call('users.getProfile', () => client.users.getProfile({ userId: 'me' }, noRetry));
+			const data = await call<ProfileResponse>('users.getProfile', 'profile');
 			return { emailAddress: data.emailAddress ?? '', historyId: data.historyId ?? '' };
 		},
 		async watch(request) {
-			const data = await call('users.watch', () => client.users.watch({ userId: 'me', requestBody: request }, noRetry));
+			const data = await call<WatchResponse>('users.watch', 'watch', undefined, request);
 			return { historyId: String(data.historyId ?? ''), expiration: String(data.expiration ?? '') };
 		},
 		async stop() {
-			await call('users.stop', () => client.users.stop({ userId: 'me' }, noRetry));
+			await call('users.stop', 'stop', undefined, {});
 		},
 	};
 }
