@@ -404,6 +404,24 @@ describe('fake Google authentication', () => {
 		});
 	});
 
+	test('a token impersonating another user reads and watches that user\'s own mailbox (addMailbox)', async () => {
+		await withFake({}, async (fake) => {
+			const other = fake.addMailbox('other@example.com');
+			expect(fake.addMailbox('Other@example.com')).toBe(other);
+			const mine = fake.mailbox.deliver({ subject: 'mine' });
+			const theirs = other.deliver({ subject: 'theirs' });
+			const asDefault = gmailFor(fake, oauthClient(fake, fake.issueToken({ scopes: [SCOPES.modify] })));
+			const asOther = gmailFor(fake, oauthClient(fake, fake.issueToken({ scopes: [SCOPES.modify], subject: 'other@example.com' })));
+			expect((await asOther.users.getProfile({ userId: 'me' })).data.emailAddress).toBe('other@example.com');
+			expect((await asDefault.users.getProfile({ userId: 'me' })).data.emailAddress).toBe(EMAIL);
+			expect((await asOther.users.messages.list({ userId: 'me' })).data.messages?.map((m) => m.id)).toEqual([theirs.id]);
+			expect((await asDefault.users.messages.list({ userId: 'me' })).data.messages?.map((m) => m.id)).toEqual([mine.id]);
+			await asOther.users.watch({ userId: 'me', requestBody: { topicName: 'projects/p/topics/t' } });
+			expect(other.watch?.topicName).toBe('projects/p/topics/t');
+			expect(fake.mailbox.watch).toBeUndefined();
+		});
+	});
+
 	test('scopes are enforced: requiredScope and the gmail.metadata restrictions', async () => {
 		await withFake({ requiredScope: SCOPES.modify }, async (fake) => {
 			const readonly = gmailFor(fake, oauthClient(fake, fake.issueToken({ scopes: [SCOPES.readonly] })));

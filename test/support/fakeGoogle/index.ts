@@ -76,7 +76,13 @@ export interface FakeGoogle {
 	readonly httpsPort?: number;
 	/** Set in HTTPS mode: PEM of the local CA, for NODE_EXTRA_CA_CERTS. */
 	readonly caCertPath?: string;
+	/** The mailbox of the default user (and of any token whose user has no mailbox of its own). */
 	readonly mailbox: Mailbox;
+	/**
+	 * Another user's mailbox: a token impersonating `emailAddress` (a service account's `sub`)
+	 * reads and watches it. For benchmarks with many mailboxes on one fake.
+	 */
+	addMailbox(emailAddress: string): Mailbox;
 	readonly auth: FakeAuth;
 	readonly faults: Faults;
 	/** Google's OIDC signer: `sign()` ID tokens, published at /oauth2/v1/certs (calls named 'oidc.certs'). */
@@ -137,16 +143,17 @@ export async function startFakeGoogle(options: FakeGoogleOptions = {}): Promise<
 	const calls: CallRecord[] = [];
 	const customRoutes: Route[] = [];
 	let onWatch = options.onWatch;
-	const builtIn = [
-		...gmailRoutes({
-			mailbox,
-			auth,
-			faults,
-			expectedProject: options.expectedProject,
-			onWatch: (w) => onWatch?.(w),
-		}),
-		...oidc.routes(),
-	];
+	const routesOf = (box: Mailbox) =>
+		gmailRoutes({ mailbox: box, auth, faults, expectedProject: options.expectedProject, onWatch: (w) => onWatch?.(w) });
+	const defaultRoutes = routesOf(mailbox);
+	const others = new Map<string, { mailbox: Mailbox; routes: Route[] }>();
+	// Each Gmail route answers from the mailbox of the token's user: the default routes' shape,
+	// the handler of that mailbox's own route set.
+	const gmail: Route[] = defaultRoutes.map((route, index) => ({
+		...route,
+		handle: (req) => (others.get(req.token?.subject?.toLowerCase() ?? '')?.routes[index] ?? route).handle(req),
+	}));
+	const builtIn = [...gmail, ...oidc.routes()];
 	// Custom routes come first so they can also override a built-in one.
 	const handler = createHandler({ routes: () => [...customRoutes, ...builtIn], auth, faults, calls });
 
@@ -186,6 +193,14 @@ export async function startFakeGoogle(options: FakeGoogleOptions = {}): Promise<
 		httpsPort,
 		caCertPath,
 		mailbox,
+		addMailbox: (address) => {
+			const key = address.toLowerCase();
+			const existing = others.get(key);
+			if (existing) return existing.mailbox;
+			const box = new Mailbox({ emailAddress: address, startHistoryId: options.startHistoryId, seed: options.seed });
+			others.set(key, { mailbox: box, routes: routesOf(box) });
+			return box;
+		},
 		auth,
 		faults,
 		oidc,
