@@ -174,25 +174,22 @@ export class Mailbox {
 		const bytes = typeof raw === 'string' ? Buffer.from(raw.replace(/\r?\n/g, '\r\n'), 'utf8') : raw;
 		const parsed = parseRawMessage(bytes, id);
 		const date = options.date === undefined ? new Date() : new Date(options.date);
-		const msg: StoredMessage = {
-			id,
-			threadId,
-			labelIds: [...new Set(labelIds)],
-			internalDate: date.getTime(),
-			historyId: 0n,
-			from: parsed.headers.from ?? '',
-			to: parsed.headers.to ?? '',
-			cc: parsed.headers.cc,
-			subject: parsed.headers.subject ?? '',
-			text: parsed.text,
-			html: parsed.html,
-			messageIdHeader: parsed.headers['message-id'] ?? `<fake.${id}@mail.example.org>`,
-			built: parsed,
-			deleted: false,
-		};
-		this.messages.set(id, msg);
-		this.record('messageAdded', msg, []);
-		return msg;
+		return this.store(
+			{
+				id,
+				threadId,
+				internalDate: date.getTime(),
+				from: parsed.headers.from ?? '',
+				to: parsed.headers.to ?? '',
+				cc: parsed.headers.cc,
+				subject: parsed.headers.subject ?? '',
+				text: parsed.text,
+				html: parsed.html,
+				messageIdHeader: parsed.headers['message-id'] ?? `<fake.${id}@mail.example.org>`,
+				built: parsed,
+			},
+			labelIds,
+		);
 	}
 
 	/** A draft (DRAFT label only), as Gmail stores it while the user types. */
@@ -354,23 +351,13 @@ export class Mailbox {
 			},
 			id,
 		);
-		const msg: StoredMessage = {
-			id,
-			threadId,
-			labelIds: [...new Set(labelIds)],
-			internalDate: date.getTime(),
-			historyId: 0n,
-			from,
-			to,
-			cc: input.cc,
-			subject,
-			text,
-			html: input.html,
-			messageIdHeader,
-			built,
-			deleted: false,
-		};
-		this.messages.set(id, msg);
+		return this.store({ id, threadId, internalDate: date.getTime(), from, to, cc: input.cc, subject, text, html: input.html, messageIdHeader, built }, labelIds);
+	}
+
+	/** Keeps a new message and records its messageAdded: the one way mail enters the mailbox. */
+	private store(content: Omit<StoredMessage, 'labelIds' | 'historyId' | 'deleted'>, labelIds: string[]): StoredMessage {
+		const msg: StoredMessage = { ...content, labelIds: [...new Set(labelIds)], historyId: 0n, deleted: false };
+		this.messages.set(msg.id, msg);
 		this.record('messageAdded', msg, []);
 		return msg;
 	}
