@@ -1,5 +1,5 @@
 /**
- * MailboxEngine end to end: our GmailPort over the real @googleapis/gmail client, against the
+ * MailboxEngine end to end: our GmailPort (Gmail REST through google-auth-library), against the
  * fake Google API on loopback. Gmail calls are counted on the fake, never timed.
  */
 import { decodeNotificationData, type GmailNotification } from '../../nodes/GmailPushTrigger/core/notification';

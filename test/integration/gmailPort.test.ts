@@ -1,5 +1,5 @@
 /**
- * Our GmailPort (transport/gmail.ts) over the real @googleapis/gmail client against the fake
+ * Our GmailPort (transport/gmail.ts) through google-auth-library's real clients against the fake
  * Google API on loopback: request shapes, response mapping and error mapping.
  */
 import { GmailApiError, type GmailPort } from '../../nodes/GmailPushTrigger/core/port';

@@ -1,6 +1,6 @@
 /**
  * The trigger's timer duties over simulated days: MailboxEngine.tick({watchKey, syncAfterMs})
- * every simulated hour, our GmailPort over the real @googleapis/gmail client, the fake Google on
+ * every simulated hour, our GmailPort (Gmail REST through google-auth-library), the fake Google on
  * loopback. The engine's injected clock and the fake's clock (Date, faked alone: timers, sockets
  * and the HTTP server stay real) move together, so the fake's watch expires exactly when Gmail's
  * would.

@@ -1,6 +1,6 @@
 /**
- * The small Gmail interface the core needs. `transport/gmail.ts` implements it with the
- * official generated client; tests implement it against a fake Gmail served over HTTP.
+ * The small Gmail interface the core needs. `transport/gmail.ts` implements it over Gmail's
+ * REST API; tests run it against a fake Gmail served over HTTP.
  * Shapes follow the Gmail REST API v1 (only the fields we read are typed).
  */
 

@@ -1,6 +1,6 @@
 /**
- * Authorisation for the generated Google clients. googleapis-common accepts any object with
- * `request(options)` as `auth`:
+ * Authorisation for the Gmail port, which calls any object with `request(options)` (the shape
+ * of google-auth-library's clients):
  * - OAuth2 goes through n8n's own `httpRequestWithAuthentication`, so n8n attaches, refreshes
  *   and stores the tokens (a private OAuth client would forget a refreshed token).
  * - A service account signs its own JWT with google-auth-library, impersonating
