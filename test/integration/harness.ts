@@ -8,7 +8,7 @@ import { SIMPLIFIED_HEADERS, type ItemJson, type OutputItem, type OutputMode, ty
 import type { GmailPort } from '../../nodes/GmailPushTrigger/core/port';
 import type { SyncOptions } from '../../nodes/GmailPushTrigger/core/sync';
 import type { WatchConfig } from '../../nodes/GmailPushTrigger/core/watch';
-import { MailboxEngine, type EngineDeps, type EngineLogger } from '../../nodes/GmailPushTrigger/shell/engine';
+import { MailboxEngine, type EngineDeps, type EngineLogger, type Emission } from '../../nodes/GmailPushTrigger/shell/engine';
 import type { TriggerState } from '../../nodes/GmailPushTrigger/shell/state';
 import type { RequestingAuth } from '../../nodes/GmailPushTrigger/transport/auth';
 import { createGmailPort } from '../../nodes/GmailPushTrigger/transport/gmail';
@@ -69,6 +69,8 @@ export interface EngineHarness {
 	stateAtDelivery: TriggerState[];
 	/** The whole items (json, attachments, binary) as delivered. */
 	delivered: OutputItem[];
+	/** What each delivery named (for emitAgain), in order. */
+	emissions: Emission[];
 	/** All delivered items, flattened. */
 	items(): ItemJson[];
 	logger: RecordingLogger;
@@ -96,6 +98,7 @@ export function engineFor(fake: FakeGoogle, setup: EngineSetup = {}): EngineHarn
 	const stateAtDelivery: TriggerState[] = [];
 	/** The whole items (json, attachments, binary) as delivered. */
 	const delivered: OutputItem[] = [];
+	const emissions: Emission[] = [];
 	const logger = recordingLogger();
 	const port = setup.port ?? portFor(fake);
 	const clock = { now: Date.now() };
@@ -107,7 +110,8 @@ export function engineFor(fake: FakeGoogle, setup: EngineSetup = {}): EngineHarn
 		render: setup.render,
 		prepare: setup.prepare,
 		watch: { topicName: TOPIC, labelIds: [], labelFilterBehavior: 'include', ...setup.watch },
-		deliver: (items) => {
+		deliver: (items, emission) => {
+			emissions.push(emission);
 			// A copy, so later engine work cannot change what was "emitted".
 			batches.push(structuredClone(items.map((item) => item.json)));
 			delivered.push(...items);
@@ -118,7 +122,7 @@ export function engineFor(fake: FakeGoogle, setup: EngineSetup = {}): EngineHarn
 		followUpMs: setup.followUpMs,
 		now: () => clock.now,
 	});
-	return { engine, state, batches, stateAtDelivery, delivered, items: () => batches.flat(), logger, port, clock };
+	return { engine, state, batches, stateAtDelivery, delivered, emissions, items: () => batches.flat(), logger, port, clock };
 }
 
 let keys = 0;

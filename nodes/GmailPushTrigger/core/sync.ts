@@ -310,6 +310,36 @@ export async function resolveEvents(
 	return { events: kept, stats };
 }
 
+/**
+ * The events of an emission whose execution crashed, with their messages fetched again (each
+ * id once; held only by id meanwhile, so a large email is not kept in memory while its
+ * execution runs). No filter is applied again: they passed when first emitted. An email deleted
+ * since is dropped and counted.
+ */
+export async function refetchEvents(
+	port: GmailPort,
+	events: readonly HistoryEvent[],
+	options: Pick<SyncOptions, 'format' | 'metadataHeaders' | 'fetchConcurrency'>,
+): Promise<{ events: SyncedEvent[]; gone: number }> {
+	const ids = [...new Set(events.filter((e) => e.event !== 'messageDeleted').map((e) => e.ref.id))];
+	const fetched = await mapBounded(ids, options.fetchConcurrency ?? DEFAULT_FETCH_CONCURRENCY, async (id) => port.getMessage(id, options.format, options.metadataHeaders));
+	const messages = new Map(ids.map((id, i) => [id, fetched[i]]));
+	const out: SyncedEvent[] = [];
+	let gone = 0;
+	for (const event of events) {
+		const message = event.event === 'messageDeleted' ? { ...event.ref } : messages.get(event.ref.id);
+		if (message === undefined) gone++;
+		else out.push({ ...event, message });
+	}
+	return { events: out, gone };
+}
+
+/** The part of an event that names it (what refetchEvents needs), without the fetched message. */
+export function withoutMessage(event: SyncedEvent): HistoryEvent {
+	const { message: _message, ...rest } = event;
+	return rest;
+}
+
 /** One sync run from the state's cursor. Throws GmailApiError (404 = stale cursor) untouched. */
 export async function syncFromCursor(port: GmailPort, state: SyncState, options: SyncOptions): Promise<SyncOutcome> {
 	if (state.cursor === undefined) throw new Error('No history cursor yet: activate the trigger first');

@@ -10,7 +10,7 @@ import { classifyFailure, lastingFailureBackoffMs, watchLapsesSoon } from '../co
 import type { Logger } from '../core/logger';
 import { sameMailbox, type GmailNotification } from '../core/notification';
 import type { GmailLabel, GmailPort } from '../core/port';
-import { isStaleCursorError, syncFromCursor, type SyncOptions, type SyncOutcome, type SyncStats } from '../core/sync';
+import { isStaleCursorError, refetchEvents, syncFromCursor, withoutMessage, type HistoryEvent, type SyncedEvent, type SyncOptions, type SyncOutcome, type SyncStats } from '../core/sync';
 import { catchUpFromStaleCursor, DEFAULT_CATCH_UP, type CatchUpOptions } from '../core/recovery';
 import { toOutputItems, type OutputItem, type OutputMode, type RenderOptions } from '../core/output';
 import { watchRequest, watchStateFrom, watchVerdict, type WatchConfig, type WatchVerdict } from '../core/watch';
@@ -31,8 +31,12 @@ export interface EngineDeps {
 	 */
 	prepare?: (items: OutputItem[]) => Promise<OutputItem[]>;
 	watch: WatchConfig;
-	/** Hands items to n8n. Called after the state already holds the advanced cursor. */
-	deliver: (items: OutputItem[]) => void | Promise<void>;
+	/**
+	 * Hands items to n8n. Called after the state already holds the advanced cursor. `emission`
+	 * names the emails, so that the shell can emit them again (emitAgain) when n8n reports
+	 * their execution crashed.
+	 */
+	deliver: (items: OutputItem[], emission: Emission) => void | Promise<void>;
 	logger: EngineLogger;
 	/** Bounds of the catch-up after a stale cursor (history.list 404). */
 	catchUp?: CatchUpOptions;
@@ -60,6 +64,14 @@ export interface EngineDeps {
 }
 
 export type FailureStage = 'sync' | 'watch';
+
+/** One hand-over of items to n8n. */
+export interface Emission {
+	/** The emitted events without their messages: enough to fetch them again. */
+	events: HistoryEvent[];
+	/** 1 for the first emission of these emails, 2 for the next, and so on. */
+	number: number;
+}
 
 /** The current episode of lasting failures of one node (empty when the last call succeeded). */
 export interface FailureRecord {
@@ -217,16 +229,37 @@ export class MailboxEngine {
 			if (outcome.keys.length > 0) rememberInState(state, outcome.keys);
 			const newest = Math.max(...outcome.events.map((e) => Number(e.message.internalDate ?? 0)), 0);
 			if (newest > (state.lastEmittedAt ?? 0)) state.lastEmittedAt = newest;
-			if (items.length > 0) {
-				await this.deps.deliver(items);
-				this.lastDeliveredAt = Date.now();
-			}
+			if (items.length > 0) await this.handOver(items, outcome.events, 1);
 			emitted += items.length;
 			this.deps.logger.debug('Gmail Push Trigger: synced history', { emitted: items.length, cursor: state.cursor, ...outcome.stats });
 			if (!outcome.more) break;
 		}
 		this.lastSyncAt = this.now();
 		return { status: 'synced', emitted, cursor: state.cursor, stats: total };
+	}
+
+	private async handOver(items: OutputItem[], events: readonly SyncedEvent[], number: number): Promise<void> {
+		await this.deps.deliver(items, { events: events.map(withoutMessage), number });
+		this.lastDeliveredAt = Date.now();
+	}
+
+	/**
+	 * Emits the emails of an emission again (their execution crashed), fetched afresh, without
+	 * touching the cursor or the dedupe record (both already count them as emitted). Nothing
+	 * is emitted once the trigger is stopping; returns how many items went out.
+	 */
+	async emitAgain(emission: Emission): Promise<number> {
+		return await this.serial(async () => {
+			if (this.retired || this.closing) throw new Error('Gmail Push Trigger is stopping');
+			const { events, gone } = await this.guarded('sync', async () => await refetchEvents(this.deps.port, emission.events, this.deps.sync));
+			if (gone > 0) this.deps.logger.warn(`Gmail Push Trigger: ${gone} email(s) of a crashed execution were deleted since; the rest are emitted again`);
+			const labels = this.deps.output === 'simplified' && events.length > 0 ? await this.labelList() : [];
+			const rendered = await toOutputItems(events, this.deps.output, labels, this.deps.render);
+			const items = this.deps.prepare && rendered.length > 0 ? await this.deps.prepare(rendered) : rendered;
+			if (this.retired || this.closing) throw new Error('Gmail Push Trigger is stopping');
+			if (items.length > 0) await this.handOver(items, events, emission.number + 1);
+			return items.length;
+		});
 	}
 
 	/**

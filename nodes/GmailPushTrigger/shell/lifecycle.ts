@@ -11,6 +11,7 @@ import { toNodeApiError } from './errors';
 import { catchUpState, forgetWatch } from './state';
 import { findEngine, forgetFailures, markWatchStopped, watchedByOthers, watchStoppedSince } from './registry';
 import { scheduleSelfTestCall } from './testRun';
+import { pushReachesTrigger, pushUnreachableError } from './queueMode';
 
 function isManual(context: IHookFunctions): boolean {
 	return context.getMode() === 'manual';
@@ -42,6 +43,7 @@ export async function create(this: IHookFunctions): Promise<boolean> {
 		return true;
 	}
 	const config = readConfig(this);
+	if (!pushReachesTrigger()) throw pushUnreachableError(this.getNode());
 	// A push set-up that cannot authenticate any push fails activation, not every notification.
 	await readPushAuth(this, this.getNodeWebhookUrl('default'));
 	const state = stateOf(this);

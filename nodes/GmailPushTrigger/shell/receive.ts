@@ -17,6 +17,7 @@ import { toNodeApiError } from './errors';
 import { verifyPush } from '../transport/pushAuth';
 import { engineKeyOf, gmailPortFor } from './context';
 import { findEngine } from './registry';
+import { inQueueMode } from './queueMode';
 
 export async function receivePush(this: IWebhookFunctions): Promise<IWebhookResponseData> {
 	const response = this.getResponseObject();
@@ -70,6 +71,11 @@ export async function receivePush(this: IWebhookFunctions): Promise<IWebhookResp
 	// No engine: the trigger is not running in this process (e.g. a separate webhook process in
 	// queue mode), or is still starting. Only the trigger may move the cursor, so ask Pub/Sub to
 	// deliver again later; the trigger's own safety-net sync picks the mail up meanwhile.
+	if (inQueueMode()) {
+		// A webhook process (or a main that is not the leader): the trigger never runs here.
+		this.logger.warn('Gmail Push Trigger: push received in an n8n process that does not run the trigger (queue mode runs triggers in the main process only); answering 503 so Pub/Sub redelivers. Use Pull delivery in queue mode with webhook processes.');
+		return reply(503, { error: 'Gmail Push Trigger does not run in this n8n process (queue mode): use Pull delivery, or route this webhook to the main process' });
+	}
 	this.logger.warn('Gmail Push Trigger: push received but the trigger is not running in this n8n process; answering 503 so Pub/Sub redelivers');
 	return reply(503, { error: 'Gmail Push Trigger is not running in this n8n process yet' });
 }

@@ -24,6 +24,8 @@ import { MailboxEngine } from './engine';
 import { lastingFailureError, toNodeApiError } from './errors';
 import { failureRecordFor, holdWatch, markWatchStopped, registerEngine, watchedByOthers } from './registry';
 import { toExecutionData } from './state';
+import { trackedDelivery } from './redelivery';
+import { pushReachesTrigger, pushUnreachableError } from './queueMode';
 
 /** How often the timer looks at its duties (they themselves are due hourly or daily). */
 export const TICK_MS = 60 * 1000;
@@ -52,6 +54,7 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 		};
 	}
 
+	if (config.delivery === 'push' && !pushReachesTrigger()) throw pushUnreachableError(this.getNode());
 	const key = engineKeyOf(this);
 	// n8n restarts a trigger that reported a failure at once: while the back-off lasts, fail that
 	// activation with the same error (no Google call), so the editor keeps showing what to fix.
@@ -59,6 +62,7 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 	if (episode && Date.now() < episode.until) {
 		throw lastingFailureError(this.getNode(), episode.error, { topicName: config.watch.topicName, during: 'sync' });
 	}
+	let running: MailboxEngine | undefined;
 	const engine = new MailboxEngine({
 		port,
 		state: stateOf(this),
@@ -68,7 +72,7 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 		prepare: async (items) => await storeAttachments(this, items, config.attachmentPrefix),
 		watch: config.watch,
 		catchUp: config.catchUp,
-		deliver: (items) => this.emit([toExecutionData(items)]),
+		deliver: trackedDelivery(this, () => running),
 		logger: this.logger,
 		failures: failureRecordFor(key),
 		...(config.delivery !== 'poll' && { followUpMs: FOLLOW_UP_MS }),
@@ -77,6 +81,8 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 		onLastingFailure: (error, during) =>
 			this.emitError(lastingFailureError(this.getNode(), error, { topicName: config.watch.topicName, during, watchExpiration: stateOf(this).watch?.expiration })),
 	});
+
+	running = engine;
 
 	// Awaited before we return: n8n saves the static data right after activation, so the
 	// cursor and watch set here survive a restart even before the first email.

@@ -1,0 +1,145 @@
+/**
+ * Emitting the emails of a crashed execution again: the engine's emitAgain over our GmailPort
+ * and the fake Gmail, and the shell's trackedDelivery with a hand-built trigger context whose
+ * `emit` hands us n8n's donePromise, which the test resolves the way n8n does in queue mode.
+ */
+import type { IDeferredPromise, INode, INodeExecutionData, IRun } from 'n8n-workflow';
+import { trackedDelivery } from '../../nodes/GmailPushTrigger/shell/redelivery';
+import type { MailboxEngine } from '../../nodes/GmailPushTrigger/shell/engine';
+import type { FakeGoogle } from '../support/fakeGoogle';
+import { activeEngine, ids, recordingLogger, startFake, type EngineHarness } from './harness';
+
+const NODE = { id: 'n1', name: 'Gmail Push Trigger', type: 'n8n-nodes-gmail-push.gmailPushTrigger', typeVersion: 1, position: [0, 0], parameters: {} } as INode;
+
+/** What n8n's emit receives, and the error path. */
+function triggerContext() {
+	const emits: Array<{ items: INodeExecutionData[]; done?: IDeferredPromise<IRun> }> = [];
+	const errors: Error[] = [];
+	const logger = recordingLogger();
+	return {
+		emits,
+		errors,
+		logger,
+		context: {
+			emit: (data: INodeExecutionData[][], _response?: unknown, done?: IDeferredPromise<IRun>) => emits.push({ items: data[0], done }),
+			emitError: (error: Error) => errors.push(error),
+			getNode: () => NODE,
+			logger,
+		},
+	};
+}
+
+const run = (status: string, message?: string) => ({ status, finished: status === 'success', data: { resultData: { runData: {}, ...(message && { error: { message } }) } } }) as unknown as IRun;
+const settle = async () => await new Promise((resolve) => setTimeout(resolve, 50));
+const idsOf = (items: INodeExecutionData[]) => items.map((i) => String(i.json.id));
+
+describe('emitting a crashed execution’s emails again', () => {
+	let fake: FakeGoogle;
+	let h: EngineHarness;
+
+	beforeEach(async () => {
+		fake = await startFake();
+		h = await activeEngine(fake);
+	});
+	afterEach(async () => {
+		await fake.close();
+	});
+
+	it('emitAgain fetches the same emails afresh and hands them over as the next emission, cursor and dedupe record untouched', async () => {
+		const mails = [1, 2, 3].map((i) => fake.mailbox.deliver({ subject: `crash ${i}` }));
+		await h.engine.sync();
+		expect(ids(h.items())).toEqual(mails.map((m) => m.id));
+		const first = h.emissions[0];
+		expect(first.number).toBe(1);
+		expect(first.events.map((e) => e.ref.id)).toEqual(mails.map((m) => m.id));
+		expect(first.events.every((e) => !('message' in e))).toBe(true); // held by id only
+		const before = structuredClone(h.state);
+		fake.resetCalls();
+
+		await expect(h.engine.emitAgain(first)).resolves.toBe(3);
+
+		expect(ids(h.batches[1])).toEqual(mails.map((m) => m.id));
+		expect(h.batches[1]).toEqual(h.batches[0]);
+		expect(h.emissions[1].number).toBe(2);
+		expect(fake.count('messages.get')).toBe(3);
+		expect(fake.count('history.list')).toBe(0);
+		expect(h.state).toEqual(before);
+		// A later sync still knows them: nothing is emitted a third time.
+		await h.engine.sync();
+		expect(h.batches).toHaveLength(2);
+	});
+
+	it('an email deleted since is left out, with a warning', async () => {
+		const mails = [1, 2].map((i) => fake.mailbox.deliver({ subject: `gone ${i}` }));
+		await h.engine.sync();
+		fake.mailbox.deleteMessage(mails[0].id);
+		await expect(h.engine.emitAgain(h.emissions[0])).resolves.toBe(1);
+		expect(ids(h.batches[1])).toEqual([mails[1].id]);
+		expect(h.logger.lines.some((l) => l.level === 'warn' && /1 email\(s\) of a crashed execution were deleted/.test(l.message))).toBe(true);
+	});
+
+	it('a stopping engine emits nothing again', async () => {
+		fake.mailbox.deliver({ subject: 'late' });
+		await h.engine.sync();
+		h.engine.retire();
+		await expect(h.engine.emitAgain(h.emissions[0])).rejects.toThrow(/stopping/);
+		expect(h.batches).toHaveLength(1);
+	});
+
+	describe('trackedDelivery: what n8n reports decides', () => {
+		async function deliverThrough(t: ReturnType<typeof triggerContext>): Promise<string[]> {
+			const mails = [1, 2].map((i) => fake.mailbox.deliver({ subject: `tracked ${i}` }));
+			await h.engine.sync();
+			const deliver = trackedDelivery(t.context, () => h.engine as MailboxEngine);
+			deliver(h.delivered, h.emissions[0]);
+			return mails.map((m) => m.id);
+		}
+
+		it('a crashed execution is emitted again, once, through emit with its own donePromise', async () => {
+			const t = triggerContext();
+			const mailIds = await deliverThrough(t);
+			expect(t.emits).toHaveLength(1);
+			// The harness's engine delivers to its own recorder; the second emission lands there.
+			t.emits[0].done!.resolve(run('crashed'));
+			await settle();
+			expect(h.batches).toHaveLength(2);
+			expect(ids(h.batches[1])).toEqual(mailIds);
+			expect(t.logger.lines.some((l) => l.level === 'warn' && /crashed .*emitting them again \(emission 2 of at most 3\)/.test(l.message))).toBe(true);
+			expect(idsOf(t.emits[0].items)).toEqual(mailIds);
+		});
+
+		it("a run that Bull gave up on (MaxStalledCountError) is emitted again", async () => {
+			const t = triggerContext();
+			await deliverThrough(t);
+			t.emits[0].done!.resolve(run('error', 'This execution failed to be processed too many times and will no longer retry.'));
+			await settle();
+			expect(h.batches).toHaveLength(2);
+		});
+
+		it('success, an ordinary workflow error and an unknown outcome are not emitted again', async () => {
+			for (const outcome of ['success', 'error', 'reject'] as const) {
+				const t = triggerContext();
+				await deliverThrough(t);
+				const before = h.batches.length;
+				if (outcome === 'reject') t.emits[0].done!.reject(new Error('no execution'));
+				else t.emits[0].done!.resolve(run(outcome, outcome === 'error' ? 'Slack: channel_not_found' : undefined));
+				await settle();
+				expect(h.batches.length).toBe(before);
+				expect(t.errors).toEqual([]);
+			}
+		});
+
+		it('the third crash in a row is reported through the error path, with the message ids, and not emitted again', async () => {
+			const t = triggerContext();
+			const mailIds = await deliverThrough(t);
+			const deliver = trackedDelivery(t.context, () => h.engine as MailboxEngine);
+			deliver(h.delivered.slice(0, 2), { ...h.emissions[0], number: 3 });
+			t.emits[1].done!.resolve(run('crashed'));
+			await settle();
+			expect(h.batches).toHaveLength(1);
+			expect(t.errors).toHaveLength(1);
+			expect(t.errors[0].message).toMatch(/2 email\(s\) were in 3 executions in a row that crashed/);
+			expect((t.errors[0] as Error & { description?: string }).description).toContain(mailIds[0]);
+		});
+	});
+});
