@@ -6,7 +6,7 @@
  */
 import { generateKeyPairSync } from 'crypto';
 import { startFakeGoogle, type FakeGoogle, type FakeGoogleOptions } from './fakeGoogle';
-import { startSession, type CredentialRef, type N8nMajor, type N8nSession } from './n8n';
+import { startSession, type CredentialRef, type N8nApi, type N8nMajor, type N8nSession } from './n8n';
 
 export const EMAIL = 'user@example.com';
 export const PROJECT = 'test-project';
@@ -28,7 +28,8 @@ export interface StackOptions {
 	fake?: Partial<FakeGoogleOptions>;
 }
 
-export async function startStack(major: N8nMajor, options: StackOptions = {}): Promise<Stack> {
+/** The fake Google over HTTPS on a free port, trusting a fresh service-account key pair. */
+export async function startServiceAccountFake(options: Partial<FakeGoogleOptions> = {}): Promise<{ fake: FakeGoogle; privateKey: string }> {
 	const { publicKey, privateKey } = generateKeyPairSync('rsa', {
 		modulusLength: 2048,
 		publicKeyEncoding: { type: 'spki', format: 'pem' },
@@ -38,18 +39,28 @@ export async function startStack(major: N8nMajor, options: StackOptions = {}): P
 		emailAddress: EMAIL,
 		expectedProject: PROJECT,
 		serviceAccount: { clientEmail: SERVICE_ACCOUNT, publicKey },
-		...options.fake,
+		...options,
 		https: true,
 		httpsPort: 0,
 	});
+	return { fake, privateKey };
+}
+
+/** The service-account credential the suites use, created through n8n's API. */
+export async function createServiceAccountCredential(api: N8nApi, privateKey: string): Promise<CredentialRef> {
+	return await api.createCredential('Gmail Push service account', 'gmailPushServiceAccountApi', {
+		email: SERVICE_ACCOUNT,
+		privateKey,
+		delegatedEmail: EMAIL,
+	});
+}
+
+export async function startStack(major: N8nMajor, options: StackOptions = {}): Promise<Stack> {
+	const { fake, privateKey } = await startServiceAccountFake(options.fake);
 	let session: N8nSession | undefined;
 	try {
 		session = await startSession({ major, env: { ...fake.childEnv(), ...options.env } });
-		const credential = await session.api.createCredential('Gmail Push service account', 'gmailPushServiceAccountApi', {
-			email: SERVICE_ACCOUNT,
-			privateKey,
-			delegatedEmail: EMAIL,
-		});
+		const credential = await createServiceAccountCredential(session.api, privateKey);
 		const started = session;
 		return {
 			fake,

@@ -97,6 +97,8 @@ export class MailboxEngine {
 	private ticking = false;
 	private retired = false;
 	private closing = false;
+	/** close() has returned: n8n may already run a new trigger on a newer copy of the static data. */
+	private closed = false;
 	/** When we last handed items to n8n (see close()). */
 	private lastDeliveredAt?: number;
 	/** After a failed renewal: no new attempt before this (each watch call costs 100 units). */
@@ -245,18 +247,22 @@ export class MailboxEngine {
 
 	/**
 	 * Emits the emails of an emission again (their execution crashed), fetched afresh, without
-	 * touching the cursor or the dedupe record (both already count them as emitted). Nothing
-	 * is emitted once the trigger is stopping; returns how many items went out.
+	 * touching the cursor or the dedupe record (both already count them as emitted). It may
+	 * still run while close() waits for the engine's work: n8n stops triggers before it waits for
+	 * executions, so an emission made then still runs. Once close() has returned nothing is
+	 * emitted: n8n saves the static data on every emit, and this copy may be older than the one
+	 * a new trigger (after a save of the workflow) works on. Returns how many items went out.
 	 */
 	async emitAgain(emission: Emission): Promise<number> {
+		const stopped = () => this.retired || this.closed;
 		return await this.serial(async () => {
-			if (this.retired || this.closing) throw new Error('Gmail Push Trigger is stopping');
+			if (stopped()) throw new Error('Gmail Push Trigger is stopping');
 			const { events, gone } = await this.guarded('sync', async () => await refetchEvents(this.deps.port, emission.events, this.deps.sync));
 			if (gone > 0) this.deps.logger.warn(`Gmail Push Trigger: ${gone} email(s) of a crashed execution were deleted since; the rest are emitted again`);
 			const labels = this.deps.output === 'simplified' && events.length > 0 ? await this.labelList() : [];
 			const rendered = await toOutputItems(events, this.deps.output, labels, this.deps.render);
 			const items = this.deps.prepare && rendered.length > 0 ? await this.deps.prepare(rendered) : rendered;
-			if (this.retired || this.closing) throw new Error('Gmail Push Trigger is stopping');
+			if (stopped()) throw new Error('Gmail Push Trigger is stopping');
 			if (items.length > 0) await this.handOver(items, events, emission.number + 1);
 			return items.length;
 		});
@@ -370,6 +376,7 @@ export class MailboxEngine {
 		clearTimeout(timer);
 		const since = this.lastDeliveredAt === undefined ? Infinity : Date.now() - this.lastDeliveredAt;
 		if (since < graceMs) await sleep(graceMs - since);
+		this.closed = true;
 	}
 
 	/** Renews the watch when it is missing, changed, a day old or close to expiry. */

@@ -33,7 +33,7 @@ export function trackedDelivery(context: TrackingContext, engine: () => MailboxE
 	const emitAgain = (emission: Emission, attempt = 1): void => {
 		const current = engine();
 		if (!current) return;
-		current.emitAgain(emission).catch((error: unknown) => {
+		const failed = (error: unknown): void => {
 			const message = (error as Error).message;
 			if (/is stopping/.test(message) || attempt >= RETRIES) {
 				context.logger.error(`Gmail Push Trigger: could not emit the ${emission.events.length} email(s) of a crashed execution again: ${message}`, {
@@ -43,7 +43,8 @@ export function trackedDelivery(context: TrackingContext, engine: () => MailboxE
 			}
 			context.logger.warn(`Gmail Push Trigger: emitting the emails of a crashed execution again failed, next try in ${RETRY_MS / 1000} s: ${message}`);
 			setTimeout(() => emitAgain(emission, attempt + 1), RETRY_MS).unref?.();
-		});
+		};
+		current.emitAgain(emission).then((count) => context.logger.info(`Gmail Push Trigger: emitted the ${count} email(s) of a crashed execution again`), failed);
 	};
 
 	const settle = (run: IRun | undefined, emission: Emission): void => {

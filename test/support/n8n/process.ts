@@ -22,9 +22,21 @@ export interface StartN8nOptions {
 	startTimeoutMs?: number;
 	/** Folder for the log file; a temp dir when omitted. */
 	logDir?: string;
+	/** Which n8n process (queue mode): `start` (a main, the default), `worker` or `webhook`. */
+	command?: N8nCommand;
+	/** Extra arguments, e.g. `--concurrency=5` for a worker. */
+	args?: string[];
 }
 
-const READY = /Editor is now accessible via/;
+export type N8nCommand = 'start' | 'worker' | 'webhook';
+
+/** What each kind of n8n process logs once it is ready. */
+const READY_BY_COMMAND: Record<N8nCommand, RegExp> = {
+	start: /Editor is now accessible via/,
+	worker: /n8n worker is now ready/,
+	webhook: /Webhook listener waiting for requests/,
+};
+
 const live = new Set<N8nProcess>();
 
 process.on('exit', () => {
@@ -120,14 +132,18 @@ export class N8nProcess {
 		return env;
 	}
 
-	/** Spawns `n8n start` and waits for "Editor is now accessible". */
+	get command(): N8nCommand {
+		return this.options.command ?? 'start';
+	}
+
+	/** Spawns `n8n start` (or worker / webhook) and waits until it says it is ready. */
 	async start(): Promise<void> {
 		if (this.running) throw new Error('n8n is already running');
 		this.starts += 1;
-		const marker = `\n===== n8n ${this.major}.x start #${this.starts} (port ${this.port}) =====\n`;
+		const marker = `\n===== n8n ${this.major}.x ${this.command} #${this.starts} (port ${this.port}) =====\n`;
 		const from = this.output.length;
 		this.append(marker);
-		const child = spawn(nodeFor(this.major), [n8nBin(this.major), 'start'], {
+		const child = spawn(nodeFor(this.major), [n8nBin(this.major), this.command, ...(this.options.args ?? [])], {
 			cwd: this.userFolder,
 			env: this.env(),
 			stdio: ['ignore', 'pipe', 'pipe'],
@@ -149,7 +165,7 @@ export class N8nProcess {
 				resolve(null);
 			});
 		});
-		await this.waitForLog(READY, this.options.startTimeoutMs ?? 120_000, from);
+		await this.waitForLog(READY_BY_COMMAND[this.command], this.options.startTimeoutMs ?? 120_000, from);
 	}
 
 	private append(raw: string): void {
