@@ -78,7 +78,19 @@ describe('emitting a crashed execution’s emails again', () => {
 		expect(h.logger.lines.some((l) => l.level === 'warn' && /1 email\(s\) of a crashed execution were deleted/.test(l.message))).toBe(true);
 	});
 
-	it('a stopping engine emits nothing again', async () => {
+	it('an emission again under way while the trigger closes still goes out; none once close() has returned', async () => {
+		fake.mailbox.deliver({ subject: 'during close' });
+		await h.engine.sync();
+		const again = h.engine.emitAgain(h.emissions[0]);
+		const closed = h.engine.close(10_000, 0);
+		await expect(again).resolves.toBe(1);
+		await closed;
+		expect(h.batches).toHaveLength(2);
+		await expect(h.engine.emitAgain(h.emissions[0])).rejects.toThrow(/stopping/);
+		expect(h.batches).toHaveLength(2);
+	});
+
+	it('a retired (deactivated) engine emits nothing again', async () => {
 		fake.mailbox.deliver({ subject: 'late' });
 		await h.engine.sync();
 		h.engine.retire();
