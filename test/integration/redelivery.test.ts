@@ -7,6 +7,7 @@ import type { IDeferredPromise, INode, INodeExecutionData, IRun } from 'n8n-work
 import { trackedDelivery } from '../../nodes/GmailPushTrigger/shell/redelivery';
 import type { MailboxEngine } from '../../nodes/GmailPushTrigger/shell/engine';
 import type { FakeGoogle } from '../support/fakeGoogle';
+import { waitFor } from '../support/n8n';
 import { activeEngine, ids, recordingLogger, startFake, type EngineHarness } from './harness';
 
 const NODE = { id: 'n1', name: 'Gmail Push Trigger', type: 'n8n-nodes-gmail-push.gmailPushTrigger', typeVersion: 1, position: [0, 0], parameters: {} } as INode;
@@ -30,7 +31,10 @@ function triggerContext() {
 }
 
 const run = (status: string, message?: string) => ({ status, finished: status === 'success', data: { resultData: { runData: {}, ...(message && { error: { message } }) } } }) as unknown as IRun;
-const settle = async () => await new Promise((resolve) => setTimeout(resolve, 50));
+/** For what must not happen: long enough for an emission again (a few ms here) to have come. */
+const settle = async () => await new Promise((resolve) => setTimeout(resolve, 300));
+/** For what must happen: the emission again fetches over HTTPS, slower on a loaded machine. */
+const secondBatch = async (h: EngineHarness) => await waitFor('the emission again', () => h.batches.length >= 2, 10_000, 20);
 const idsOf = (items: INodeExecutionData[]) => items.map((i) => String(i.json.id));
 
 describe('emitting a crashed execution’s emails again', () => {
@@ -113,6 +117,7 @@ describe('emitting a crashed execution’s emails again', () => {
 			expect(t.emits).toHaveLength(1);
 			// The harness's engine delivers to its own recorder; the second emission lands there.
 			t.emits[0].done!.resolve(run('crashed'));
+			await secondBatch(h);
 			await settle();
 			expect(h.batches).toHaveLength(2);
 			expect(ids(h.batches[1])).toEqual(mailIds);
@@ -124,6 +129,7 @@ describe('emitting a crashed execution’s emails again', () => {
 			const t = triggerContext();
 			await deliverThrough(t);
 			t.emits[0].done!.resolve(run('error', 'This execution failed to be processed too many times and will no longer retry.'));
+			await secondBatch(h);
 			await settle();
 			expect(h.batches).toHaveLength(2);
 		});
