@@ -218,9 +218,7 @@ export class MailboxEngine {
 		for (;;) {
 			const { outcome, replacesCursor } = await this.syncOnce();
 			for (const key of Object.keys(total) as Array<keyof SyncStats>) total[key] += outcome.stats[key];
-			const labels = this.deps.output === 'simplified' && outcome.events.length > 0 ? await this.labelList() : [];
-			const rendered = await toOutputItems(outcome.events, this.deps.output, labels, this.deps.render);
-			const items = this.deps.prepare && rendered.length > 0 ? await this.deps.prepare(rendered) : rendered;
+			const items = await this.itemsFor(outcome.events);
 			// Deactivated or shutting down meanwhile: touch nothing, emit nothing; the next run
 			// (or Pub/Sub's redelivery) starts again from the unmoved cursor.
 			if (this.retired || this.closing) throw new Error('Gmail Push Trigger is stopping');
@@ -238,6 +236,13 @@ export class MailboxEngine {
 		}
 		this.lastSyncAt = this.now();
 		return { status: 'synced', emitted, cursor: state.cursor, stats: total };
+	}
+
+	/** Events -> items ready to emit: rendered in the output mode, attachments prepared. */
+	private async itemsFor(events: readonly SyncedEvent[]): Promise<OutputItem[]> {
+		const labels = this.deps.output === 'simplified' && events.length > 0 ? await this.labelList() : [];
+		const rendered = await toOutputItems(events, this.deps.output, labels, this.deps.render);
+		return this.deps.prepare && rendered.length > 0 ? await this.deps.prepare(rendered) : rendered;
 	}
 
 	private async handOver(items: OutputItem[], events: readonly SyncedEvent[], number: number): Promise<void> {
@@ -259,9 +264,7 @@ export class MailboxEngine {
 			if (stopped()) throw new Error('Gmail Push Trigger is stopping');
 			const { events, gone } = await this.guarded('sync', async () => await refetchEvents(this.deps.port, emission.events, this.deps.sync));
 			if (gone > 0) this.deps.logger.warn(`Gmail Push Trigger: ${gone} email(s) of a crashed execution were deleted since; the rest are emitted again`);
-			const labels = this.deps.output === 'simplified' && events.length > 0 ? await this.labelList() : [];
-			const rendered = await toOutputItems(events, this.deps.output, labels, this.deps.render);
-			const items = this.deps.prepare && rendered.length > 0 ? await this.deps.prepare(rendered) : rendered;
+			const items = await this.itemsFor(events);
 			if (stopped()) throw new Error('Gmail Push Trigger is stopping');
 			if (items.length > 0) await this.handOver(items, events, emission.number + 1);
 			return items.length;

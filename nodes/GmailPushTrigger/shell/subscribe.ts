@@ -62,8 +62,7 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 	if (episode && Date.now() < episode.until) {
 		throw lastingFailureError(this.getNode(), episode.error, { topicName: config.watch.topicName, during: 'sync' });
 	}
-	let running: MailboxEngine | undefined;
-	const engine = new MailboxEngine({
+	const engine: MailboxEngine = new MailboxEngine({
 		port,
 		state: stateOf(this),
 		sync: config.sync,
@@ -72,7 +71,7 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 		prepare: async (items) => await storeAttachments(this, items, config.attachmentPrefix),
 		watch: config.watch,
 		catchUp: config.catchUp,
-		deliver: trackedDelivery(this, () => running),
+		deliver: trackedDelivery(this, () => engine),
 		logger: this.logger,
 		failures: failureRecordFor(key),
 		...(config.delivery !== 'poll' && { followUpMs: FOLLOW_UP_MS }),
@@ -81,8 +80,6 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 		onLastingFailure: (error, during) =>
 			this.emitError(lastingFailureError(this.getNode(), error, { topicName: config.watch.topicName, during, watchExpiration: stateOf(this).watch?.expiration })),
 	});
-
-	running = engine;
 
 	// Awaited before we return: n8n saves the static data right after activation, so the
 	// cursor and watch set here survive a restart even before the first email.
