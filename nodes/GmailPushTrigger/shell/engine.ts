@@ -14,7 +14,7 @@ import { isStaleCursorError, refetchEvents, syncFromCursor, withoutMessage, type
 import { catchUpFromStaleCursor, DEFAULT_CATCH_UP, type CatchUpOptions } from '../core/recovery';
 import { toOutputItems, type OutputItem, type OutputMode, type RenderOptions } from '../core/output';
 import { watchRequest, watchStateFrom, watchVerdict, type WatchConfig, type WatchVerdict } from '../core/watch';
-import { watchStoppedSince } from './registry';
+import { recordedWatch, recordWatch, watchStoppedSince } from './registry';
 import { forgetWatch, rememberInState, type TriggerState } from './state';
 
 export type EngineLogger = Logger;
@@ -425,6 +425,7 @@ export async function ensureWatch(
 	now: number,
 	force = false,
 ): Promise<EnsureWatchResult> {
+	adoptRecordedWatch(key, state);
 	let pending = watchesInFlight.get(key);
 	if (!pending) {
 		pending = (async () => {
@@ -432,6 +433,7 @@ export async function ensureWatch(
 			if (found === 'fresh' && !force) return found;
 			const verdict = found === 'fresh' ? 'forced' : found;
 			await renewWatch(port, state, config, now);
+			if (state.watch) recordWatch(key, { watch: state.watch, emailAddress: state.emailAddress });
 			logger.info(`Gmail Push Trigger: watch ${verdict === 'missing' ? 'created' : 'renewed'} (${verdict}) for ${state.emailAddress} on ${config.topicName}`, {
 				expiration: new Date(state.watch?.expiration ?? 0).toISOString(),
 				cursor: state.cursor,
@@ -440,7 +442,22 @@ export async function ensureWatch(
 		})().finally(() => watchesInFlight.delete(key));
 		watchesInFlight.set(key, pending);
 	}
-	return await pending;
+	const verdict = await pending;
+	// A caller that joined another's call (with another copy of the state) takes its watch too.
+	adoptRecordedWatch(key, state);
+	return verdict;
+}
+
+/**
+ * Takes the watch this process last made for the node into `state` when it is newer than the
+ * one state holds: create() makes it on a copy it never writes back (lifecycle.ts), the trigger
+ * then records it in the state n8n saves, without a second watch call (100 units).
+ */
+function adoptRecordedWatch(key: string, state: TriggerState): void {
+	const recorded = recordedWatch(key);
+	if (!recorded || (state.watch && state.watch.renewedAt >= recorded.watch.renewedAt)) return;
+	state.watch = { ...recorded.watch, labelIds: [...recorded.watch.labelIds] };
+	if (state.emailAddress === undefined && recorded.emailAddress !== undefined) state.emailAddress = recorded.emailAddress;
 }
 
 /**

@@ -1,15 +1,23 @@
 /**
  * Webhook lifecycle: n8n calls checkExists on activation (and on restart in 1.x), create when
  * it answers false, delete on deactivation. Manual (test) runs never touch the live watch.
+ *
+ * The hooks write no static data that could be older than what the trigger saved. n8n saves a
+ * hook's copy of the static data after it when the hook changed it, and that copy may be stale:
+ * with several mains (multi-main) every main runs checkExists/create at its start while the
+ * leader's trigger keeps emitting, and delete() may run in a main without the trigger. Written
+ * back, such a copy would roll the cursor and the dedupe record back, and emails would come out
+ * twice. So create() keeps its watch in the process (registry) and the trigger's engine takes
+ * it into its state; delete() writes only where the trigger's engine runs.
  */
 import type { IHookFunctions } from 'n8n-workflow';
-import { watchVerdict } from '../core/watch';
+import { watchVerdict, type WatchState } from '../core/watch';
 import { readConfig, readPushAuth } from './config';
 import { engineKeyOf, gmailPortFor, stateOf } from './context';
 import { ensureWatch } from './engine';
 import { toNodeApiError } from './errors';
-import { catchUpState, forgetWatch } from './state';
-import { findEngine, forgetFailures, markWatchStopped, watchedByOthers, watchStoppedSince } from './registry';
+import { catchUpState, forgetWatch, type TriggerState } from './state';
+import { findEngine, forgetFailures, markWatchStopped, recordedWatch, watchedByOthers, watchStoppedSince } from './registry';
 import { scheduleSelfTestCall } from './testRun';
 import { pushReachesTrigger, pushUnreachableError } from './queueMode';
 
@@ -27,13 +35,27 @@ function isTestWebhook(context: IHookFunctions): boolean {
 	return (context.getNodeWebhookUrl('default') ?? '').includes(`/${testEndpoint}/`);
 }
 
-/** False when the watch is missing, for another topic or labels, or a day old: create renews it. */
+/**
+ * On n8n's start (and a leader change) true while the recorded watch is fresh; otherwise false,
+ * so create() renews it. A user's activation or save always renews: the watch may have been
+ * stopped by a delete() in another process that, writing nothing, left the record looking fresh.
+ */
 export async function checkExists(this: IHookFunctions): Promise<boolean> {
 	if (isManual(this)) return false; // so that create() runs and fetches a sample
+	if (!RESTARTS.includes(this.getActivationMode())) return false;
 	const config = readConfig(this);
-	const { watch } = stateOf(this);
-	if (watchStoppedSince(engineKeyOf(this), watch?.renewedAt)) return false;
+	const key = engineKeyOf(this);
+	const watch = newerWatch(stateOf(this).watch, recordedWatch(key)?.watch);
+	if (watchStoppedSince(key, watch?.renewedAt)) return false;
 	return watchVerdict(watch, config.watch, Date.now()) === 'fresh';
+}
+
+/** Activation modes in which n8n re-adds an already active workflow's webhooks. */
+const RESTARTS: readonly string[] = ['init', 'leadershipChange'];
+
+function newerWatch(a: WatchState | undefined, b: WatchState | undefined): WatchState | undefined {
+	if (!a || !b) return a ?? b;
+	return b.renewedAt > a.renewedAt ? b : a;
 }
 
 export async function create(this: IHookFunctions): Promise<boolean> {
@@ -46,7 +68,10 @@ export async function create(this: IHookFunctions): Promise<boolean> {
 	if (!pushReachesTrigger()) throw pushUnreachableError(this.getNode());
 	// A push set-up that cannot authenticate any push fails activation, not every notification.
 	await readPushAuth(this, this.getNodeWebhookUrl('default'));
-	const state = stateOf(this);
+	const stored = stateOf(this);
+	// A first activation has no cursor to roll back: it sets the cursor in the static data. Any
+	// other watches on a copy that is never written back (see the top of this file).
+	const state = stored.cursor === undefined ? stored : (JSON.parse(JSON.stringify(stored)) as TriggerState);
 	const port = await gmailPortFor(this, config);
 	try {
 		await ensureWatch(engineKeyOf(this), port, state, config.watch, this.logger, Date.now());
@@ -59,25 +84,31 @@ export async function create(this: IHookFunctions): Promise<boolean> {
 export async function remove(this: IHookFunctions): Promise<boolean> {
 	if (isManual(this) || isTestWebhook(this)) return true;
 	const state = stateOf(this);
-	const engine = findEngine(engineKeyOf(this));
-	if (engine) catchUpState(state, engine.state);
 	const key = engineKeyOf(this);
+	const engine = findEngine(key);
+	const emailAddress = engine?.state.emailAddress ?? state.emailAddress;
 	try {
-		if (watchedByOthers(state.emailAddress, key)) {
-			this.logger.info(`Gmail Push Trigger: left the Gmail watch of ${state.emailAddress} running: another active trigger uses it`);
+		if (watchedByOthers(emailAddress, key)) {
+			this.logger.info(`Gmail Push Trigger: left the Gmail watch of ${emailAddress} running: another active trigger uses it`);
 		} else {
 			const config = readConfig(this);
 			await (await gmailPortFor(this, config)).stop();
 			markWatchStopped(key, Date.now());
-			this.logger.info(`Gmail Push Trigger: stopped the Gmail watch of ${state.emailAddress}; the cursor is kept for the next activation`);
+			this.logger.info(`Gmail Push Trigger: stopped the Gmail watch of ${emailAddress}; the cursor is kept for the next activation`);
 		}
 	} catch (error) {
 		// Deactivation must succeed even when Google is unreachable: the watch lapses within 7 days.
 		this.logger.warn(`Gmail Push Trigger: users.stop failed, the watch will lapse on its own: ${(error as Error).message}`);
 	}
-	// Only the watch goes: the cursor stays, so a re-activation emits what arrived meanwhile.
-	forgetWatch(state);
-	engine?.retire();
+	if (engine) {
+		// This copy may be older than the running trigger's (1.123 hands delete() a fresh read
+		// of the database, saved once more afterwards): bring it up to the engine's. Only the
+		// watch goes: the cursor stays, so a re-activation emits what arrived meanwhile. Without
+		// the engine here this copy may be older than what the trigger saved: it is not written.
+		catchUpState(state, engine.state);
+		forgetWatch(state);
+		engine.retire();
+	}
 	forgetFailures(key);
 	return true;
 }

@@ -2,6 +2,7 @@
  * Active engines of this n8n process, by workflow and node. The push webhook looks its engine
  * up here so that the trigger's engine, not the webhook, moves the cursor (see state.ts).
  */
+import type { WatchState } from '../core/watch';
 import type { FailureRecord, MailboxEngine } from './engine';
 
 const engines = new Map<string, MailboxEngine>();
@@ -78,6 +79,27 @@ export function markWatchStopped(key: string, at: number): void {
 export function watchStoppedSince(key: string, renewedAt: number | undefined): boolean {
 	const stoppedAt = stoppedWatches.get(key);
 	return stoppedAt !== undefined && (renewedAt === undefined || stoppedAt >= renewedAt);
+}
+
+/**
+ * The last watch this process made for each node, and the mailbox and historyId it came with.
+ * The webhook hooks write no static data (see lifecycle.ts): the watch create() makes is kept
+ * here, and the trigger's engine in this process takes it into its state (no second watch call).
+ */
+export interface RecordedWatch {
+	watch: WatchState;
+	emailAddress?: string;
+}
+
+const recordedWatches = new Map<string, RecordedWatch>();
+
+export function recordWatch(key: string, record: RecordedWatch): void {
+	const known = recordedWatches.get(key);
+	if (!known || record.watch.renewedAt >= known.watch.renewedAt) recordedWatches.set(key, { watch: { ...record.watch }, emailAddress: record.emailAddress });
+}
+
+export function recordedWatch(key: string): RecordedWatch | undefined {
+	return recordedWatches.get(key);
 }
 
 /** A deliberate deactivation or save starts afresh. */
