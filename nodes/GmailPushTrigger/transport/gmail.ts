@@ -69,8 +69,8 @@ export function retryAfterMs(value: string | undefined, now = Date.now()): numbe
 	return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
 }
 
-/** Normalises whatever the client threw into a GmailApiError. */
-export function toGmailApiError(thrown: unknown, what: string): GmailApiError {
+/** Normalises whatever the client threw into a GmailApiError (`api` names the API in the message). */
+export function toGmailApiError(thrown: unknown, what: string, api = 'Gmail'): GmailApiError {
 	if (thrown instanceof GmailApiError) return thrown;
 	const error = (thrown ?? {}) as ErrorLike;
 	const cause = (error.cause ?? {}) as ErrorLike;
@@ -86,7 +86,7 @@ export function toGmailApiError(thrown: unknown, what: string): GmailApiError {
 		0;
 	const message = google.message ?? error.description ?? error.message ?? 'unknown error';
 	return new GmailApiError(
-		`Gmail ${what} failed${status ? ` (${status})` : ''}: ${message}`,
+		`${api} ${what} failed${status ? ` (${status})` : ''}: ${message}`,
 		Number.isFinite(status) ? status : 0,
 		google.reason,
 		retryAfterMs(headerValue(response?.headers, 'retry-after')),

@@ -1,0 +1,239 @@
+/**
+ * Setting up Google Cloud for Gmail push: the topic, the grant that lets Gmail publish to it,
+ * and the subscription the node reads. Plain decisions over a small Pub/Sub admin interface
+ * (transport/pubsubAdmin.ts implements it over Pub/Sub's REST API).
+ *
+ * The grant is the delicate part: a topic's IAM policy is shared by everyone who uses the topic.
+ * We read it, add one member to one binding, and write it back with the etag we read, so a
+ * concurrent change makes Google refuse our write (we read again and retry) instead of us
+ * silently dropping someone else's binding.
+ */
+
+/** Gmail publishes notifications as this service account (Google's fixed identity). */
+export const GMAIL_PUBLISHER = 'serviceAccount:gmail-api-push@system.gserviceaccount.com';
+export const PUBLISHER_ROLE = 'roles/pubsub.publisher';
+/** Roles that include pubsub.topics.publish: a member holding any of them needs no grant. */
+const ROLES_THAT_PUBLISH = new Set([PUBLISHER_ROLE, 'roles/pubsub.editor', 'roles/pubsub.admin', 'roles/editor', 'roles/owner']);
+
+export interface IamBinding {
+	role: string;
+	members?: string[];
+	/** A conditional binding grants only when its condition holds: it never counts as the grant. */
+	condition?: unknown;
+}
+
+export interface IamPolicy {
+	version?: number;
+	etag?: string;
+	bindings?: IamBinding[];
+	[field: string]: unknown;
+}
+
+/** True when Gmail may publish under this policy without a condition. */
+export function publisherGranted(policy: IamPolicy): boolean {
+	return (policy.bindings ?? []).some((b) => b.condition === undefined && ROLES_THAT_PUBLISH.has(b.role) && (b.members ?? []).includes(GMAIL_PUBLISHER));
+}
+
+/**
+ * The policy with Gmail added as publisher, every other binding, member, field and the etag kept
+ * as they were; undefined when Gmail may already publish (nothing to write).
+ */
+export function withPublisherGrant(policy: IamPolicy): IamPolicy | undefined {
+	if (publisherGranted(policy)) return undefined;
+	const bindings = (policy.bindings ?? []).map((b) => ({ ...b, ...(b.members && { members: [...b.members] }) }));
+	const publisher = bindings.find((b) => b.role === PUBLISHER_ROLE && b.condition === undefined);
+	if (publisher) publisher.members = [...(publisher.members ?? []), GMAIL_PUBLISHER];
+	else bindings.push({ role: PUBLISHER_ROLE, members: [GMAIL_PUBLISHER] });
+	return { ...policy, bindings };
+}
+
+export type SubscriptionKind = 'pull' | 'push';
+
+export interface PushAuthentication {
+	/** OIDC: Pub/Sub signs each push as this service account, for this audience. */
+	serviceAccountEmail?: string;
+	audience?: string;
+}
+
+/** The subscription the node wants. */
+export interface WantedSubscription {
+	name: string;
+	topic: string;
+	kind: SubscriptionKind;
+	/** push: the node's Production URL (with `?token=` for a shared secret). */
+	pushEndpoint?: string;
+	oidc?: PushAuthentication;
+	ackDeadlineSeconds: number;
+}
+
+/** The fields of a Pub/Sub subscription we read (REST v1 shape). */
+export interface PubSubSubscription {
+	name?: string;
+	topic?: string;
+	pushConfig?: { pushEndpoint?: string; oidcToken?: { serviceAccountEmail?: string; audience?: string } };
+	ackDeadlineSeconds?: number;
+	/** Absent or without ttl: never expires. */
+	expirationPolicy?: { ttl?: string };
+	[field: string]: unknown;
+}
+
+/**
+ * The node's ack deadline. Pull acks once the emails are emitted (a history.list and the
+ * messages.get calls: seconds, rarely more); push answers within n8n's request. 60 s leaves room
+ * for a slow Gmail without Pub/Sub redelivering a notification still being processed.
+ */
+export const ACK_DEADLINE_SECONDS = 60;
+
+/** The REST body that creates the wanted subscription: no inactivity expiry. */
+export function subscriptionBody(wanted: WantedSubscription): PubSubSubscription {
+	return {
+		topic: wanted.topic,
+		ackDeadlineSeconds: wanted.ackDeadlineSeconds,
+		// An empty policy means "never expires"; Google's default deletes a subscription after 31
+		// days without a pull or a successful push, which an idle mailbox reaches.
+		expirationPolicy: {},
+		...(wanted.kind === 'push' && {
+			pushConfig: {
+				pushEndpoint: wanted.pushEndpoint,
+				...(wanted.oidc?.serviceAccountEmail && {
+					oidcToken: { serviceAccountEmail: wanted.oidc.serviceAccountEmail, ...(wanted.oidc.audience && { audience: wanted.oidc.audience }) },
+				}),
+			},
+		}),
+	};
+}
+
+/**
+ * What is wrong with an existing subscription for the wanted use, one line each; empty when it
+ * fits. Wrong resources are reported, never rewritten: they may be someone else's.
+ */
+export function subscriptionProblems(existing: PubSubSubscription, wanted: WantedSubscription): string[] {
+	const problems: string[] = [];
+	const name = wanted.name;
+	if (existing.topic !== wanted.topic) {
+		problems.push(
+			existing.topic === '_deleted-topic_'
+				? `Subscription ${name} belongs to a topic that was deleted: delete the subscription (or pick another name) and activate again`
+				: `Subscription ${name} is attached to ${existing.topic ?? 'no topic'}, not to ${wanted.topic}: pick another subscription name, or the topic it is attached to`,
+		);
+	}
+	const endpoint = existing.pushConfig?.pushEndpoint || undefined;
+	if (wanted.kind === 'pull' && endpoint) {
+		problems.push(`Subscription ${name} is a push subscription (to ${endpoint}); pull delivery needs a pull subscription: pick another subscription name`);
+	}
+	if (wanted.kind === 'push') {
+		if (!endpoint) problems.push(`Subscription ${name} is a pull subscription; push delivery needs it to push to ${wanted.pushEndpoint}: pick another subscription name`);
+		else if (endpoint !== wanted.pushEndpoint) {
+			problems.push(`Subscription ${name} pushes to ${endpoint}, not to this node's Production URL ${wanted.pushEndpoint}: edit its endpoint in the console (Pub/Sub > Subscriptions > ${lastPart(name)} > Edit)`);
+		}
+		const signer = existing.pushConfig?.oidcToken?.serviceAccountEmail;
+		if (endpoint && (wanted.oidc?.serviceAccountEmail ?? undefined) !== (signer || undefined)) {
+			problems.push(
+				wanted.oidc?.serviceAccountEmail
+					? `Subscription ${name} does not sign its pushes as ${wanted.oidc.serviceAccountEmail} (it ${signer ? `signs as ${signer}` : 'sends no OIDC token'}): set that service account under its push authentication`
+					: `Subscription ${name} signs its pushes as ${signer}, but the node does not check OIDC tokens: set Push Authentication to OIDC with ${signer}`,
+			);
+		}
+	}
+	if (existing.expirationPolicy?.ttl) {
+		problems.push(`Subscription ${name} is deleted after ${existing.expirationPolicy.ttl} without activity: set its expiration to "Never expire" in the console, or an idle mailbox loses it`);
+	}
+	return problems;
+}
+
+function lastPart(name: string): string {
+	return name.slice(name.lastIndexOf('/') + 1);
+}
+
+/** A Pub/Sub admin failure with Google's HTTP status and message. */
+export class PubSubAdminError extends Error {
+	constructor(
+		readonly status: number,
+		message: string,
+		readonly reason?: string,
+	) {
+		super(message);
+		this.name = 'PubSubAdminError';
+	}
+}
+
+/** The Pub/Sub administration the set-up needs. */
+export interface PubSubAdminPort {
+	/** undefined when the topic does not exist. */
+	getTopic(topic: string): Promise<{ name: string } | undefined>;
+	/** Throws PubSubAdminError 409 when it exists already. */
+	createTopic(topic: string): Promise<void>;
+	getTopicIamPolicy(topic: string): Promise<IamPolicy>;
+	/** Throws PubSubAdminError 409 or 412 when the etag no longer matches. */
+	setTopicIamPolicy(topic: string, policy: IamPolicy): Promise<IamPolicy>;
+	getSubscription(subscription: string): Promise<PubSubSubscription | undefined>;
+	/** Throws PubSubAdminError 409 when it exists already. */
+	createSubscription(subscription: string, body: PubSubSubscription): Promise<void>;
+}
+
+export type SetUpStep = 'created' | 'present' | 'granted';
+
+export interface SetUpReport {
+	topic: Extract<SetUpStep, 'created' | 'present'>;
+	grant: Extract<SetUpStep, 'granted' | 'present'>;
+	subscription?: Extract<SetUpStep, 'created' | 'present'>;
+	/** Google calls made, for the README's figures. */
+	calls: number;
+}
+
+/** How often a grant is tried again after a concurrent change of the policy. */
+export const GRANT_ATTEMPTS = 5;
+
+const isConflict = (error: unknown) => error instanceof PubSubAdminError && (error.status === 409 || error.status === 412 || error.reason === 'ABORTED');
+
+/**
+ * Makes sure the topic exists, Gmail may publish to it and (when wanted) the subscription exists
+ * and fits. Idempotent: run by several processes at once, it leaves one topic, one grant and one
+ * subscription; resources already right are only read.
+ */
+export async function ensureGoogleCloud(admin: PubSubAdminPort, topic: string, subscription?: WantedSubscription): Promise<SetUpReport> {
+	let calls = 0;
+	const call = async <T>(work: () => Promise<T>): Promise<T> => {
+		calls += 1;
+		return await work();
+	};
+
+	let topicStep: SetUpReport['topic'] = 'present';
+	if (!(await call(() => admin.getTopic(topic)))) {
+		try {
+			await call(() => admin.createTopic(topic));
+			topicStep = 'created';
+		} catch (error) {
+			if (!(error instanceof PubSubAdminError && error.status === 409)) throw error; // another process made it
+		}
+	}
+
+	let grant: SetUpReport['grant'] = 'present';
+	for (let attempt = 1; ; attempt++) {
+		const next = withPublisherGrant(await call(() => admin.getTopicIamPolicy(topic)));
+		if (!next) break;
+		try {
+			await call(() => admin.setTopicIamPolicy(topic, next));
+			grant = 'granted';
+			break;
+		} catch (error) {
+			if (!isConflict(error) || attempt >= GRANT_ATTEMPTS) throw error;
+		}
+	}
+
+	if (!subscription) return { topic: topicStep, grant, calls };
+	let subscriptionStep: SetUpReport['subscription'] = 'present';
+	let existing = await call(() => admin.getSubscription(subscription.name));
+	if (!existing) {
+		try {
+			await call(() => admin.createSubscription(subscription.name, subscriptionBody(subscription)));
+			subscriptionStep = 'created';
+		} catch (error) {
+			if (!(error instanceof PubSubAdminError && error.status === 409)) throw error;
+			existing = await call(() => admin.getSubscription(subscription.name)); // made meanwhile: check it
+		}
+	}
+	const problems = existing ? subscriptionProblems(existing, subscription) : [];
+	if (problems.length > 0) throw new PubSubAdminError(409, problems.join('\n'), 'SUBSCRIPTION_MISMATCH');
+	return { topic: topicStep, grant, subscription: subscriptionStep, calls };
+}

@@ -1,0 +1,165 @@
+/**
+ * The Google Cloud set-up (core/setup.ts) through our Pub/Sub admin transport, against Google's
+ * real Pub/Sub emulator for topics and subscriptions and the fake IAM in front of it (the
+ * emulator keeps no IAM). Each test uses its own project, so they share one emulator.
+ */
+import { ensureGoogleCloud, GMAIL_PUBLISHER, PUBLISHER_ROLE, type WantedSubscription } from '../../nodes/GmailPushTrigger/core/setup';
+import type { GaxiosLikeOptions, GaxiosLikeResponse, RequestingAuth } from '../../nodes/GmailPushTrigger/transport/auth';
+import { createPubSubAdmin } from '../../nodes/GmailPushTrigger/transport/pubsubAdmin';
+import { startFakeIam, type FakeIam } from '../support/fakeIam';
+import { plainRequest, startPubSubEmulator, type PubSubEmulator } from '../support/pubsubEmulator';
+
+let emulator: PubSubEmulator;
+let iam: FakeIam;
+let projects = 0;
+
+beforeAll(async () => {
+	emulator = await startPubSubEmulator();
+	iam = await startFakeIam(emulator.baseUrl);
+}, 60_000);
+afterAll(async () => {
+	await iam?.close();
+	await emulator?.stop();
+});
+
+/** A credential's `request`, as the transports call it; Google's errors come back as gaxios throws them. */
+const plainAuth: RequestingAuth = {
+	async request(options: GaxiosLikeOptions): Promise<GaxiosLikeResponse> {
+		const body = options.data === undefined ? undefined : JSON.stringify(options.data);
+		const reply = await plainRequest(String(options.url), options.method ?? 'GET', body, { 'content-type': 'application/json' });
+		const data = reply.text ? (JSON.parse(reply.text) as unknown) : undefined;
+		if (reply.status >= 400) throw Object.assign(new Error(`HTTP ${reply.status}`), { response: { status: reply.status, data } });
+		return { data, status: reply.status, statusText: '', headers: {}, config: options, request: { responseURL: String(options.url) } };
+	},
+};
+
+function project() {
+	const id = `setup-project-${++projects}`;
+	return { topic: `projects/${id}/topics/gmail-push`, subscription: `projects/${id}/subscriptions/gmail-push-n8n` };
+}
+
+const pull = (topic: string, name: string): WantedSubscription => ({ name, topic, kind: 'pull', ackDeadlineSeconds: 60 });
+const push = (topic: string, name: string, endpoint: string): WantedSubscription => ({
+	name,
+	topic,
+	kind: 'push',
+	pushEndpoint: endpoint,
+	oidc: { serviceAccountEmail: 'push@setup.iam.gserviceaccount.com', audience: endpoint },
+	ackDeadlineSeconds: 60,
+});
+
+async function emulatorGet(name: string): Promise<{ status: number; body: Record<string, unknown> }> {
+	const reply = await plainRequest(`${emulator.baseUrl}/v1/${name}`, 'GET');
+	return { status: reply.status, body: reply.text ? (JSON.parse(reply.text) as Record<string, unknown>) : {} };
+}
+
+const admin = () => createPubSubAdmin(plainAuth, { rootUrl: iam.baseUrl });
+const gmailGrants = (topic: string) => (iam.policy(topic)?.bindings ?? []).flatMap((b) => (b.members ?? []).filter((m) => m === GMAIL_PUBLISHER).map(() => b.role));
+
+describe('setting up Google Cloud for Gmail push', () => {
+	it('from an empty project: makes the topic, lets Gmail publish, makes a pull subscription that receives what is published', async () => {
+		const { topic, subscription } = project();
+		const report = await ensureGoogleCloud(admin(), topic, pull(topic, subscription));
+
+		expect(report).toMatchObject({ topic: 'created', grant: 'granted', subscription: 'created' });
+		expect(iam.policy(topic)?.bindings).toEqual([{ role: PUBLISHER_ROLE, members: [GMAIL_PUBLISHER] }]);
+		const made = await emulatorGet(subscription);
+		expect(made.status).toBe(200);
+		expect(made.body).toMatchObject({ topic, ackDeadlineSeconds: 60 });
+		await emulator.publish(topic, { emailAddress: 'user@example.com', historyId: '1' });
+		const received = await emulator.pull(subscription);
+		expect(received).toHaveLength(1);
+	});
+
+	it('run again, it only reads: no write, the same single grant', async () => {
+		const { topic, subscription } = project();
+		await ensureGoogleCloud(admin(), topic, pull(topic, subscription));
+		const before = iam.calls.length;
+
+		const report = await ensureGoogleCloud(admin(), topic, pull(topic, subscription));
+
+		expect(report).toEqual({ topic: 'present', grant: 'present', subscription: 'present', calls: 3 });
+		const since = iam.calls.slice(before);
+		expect(since.filter((c) => c.startsWith('PUT ') || c === 'topics.setIamPolicy')).toEqual([]);
+		expect(gmailGrants(topic)).toEqual([PUBLISHER_ROLE]);
+	});
+
+	it('keeps every binding someone else made, and adds Gmail to the existing publisher binding', async () => {
+		const { topic } = project();
+		await emulator.createTopic(topic);
+		const others = [
+			{ role: 'roles/pubsub.subscriber', members: ['user:alice@example.com'] },
+			{ role: PUBLISHER_ROLE, members: ['serviceAccount:other@example.iam.gserviceaccount.com'] },
+			{ role: PUBLISHER_ROLE, members: ['user:bob@example.com'], condition: { title: 'office hours', expression: 'request.time.getHours("Europe/Berlin") < 18' } },
+		];
+		iam.setPolicy(topic, { version: 3, bindings: others });
+
+		expect(await ensureGoogleCloud(admin(), topic)).toMatchObject({ topic: 'present', grant: 'granted' });
+
+		expect(iam.policy(topic)).toMatchObject({
+			version: 3,
+			bindings: [others[0], { role: PUBLISHER_ROLE, members: ['serviceAccount:other@example.iam.gserviceaccount.com', GMAIL_PUBLISHER] }, others[2]],
+		});
+	});
+
+	it('a policy changed between its read and our write: Google refuses the write, we read again and keep the change', async () => {
+		const { topic } = project();
+		await emulator.createTopic(topic);
+		iam.beforeSet = (t) => iam.setPolicy(t, { bindings: [{ role: 'roles/pubsub.viewer', members: ['user:carol@example.com'] }] });
+		const sets = iam.count('topics.setIamPolicy');
+
+		expect(await ensureGoogleCloud(admin(), topic)).toMatchObject({ grant: 'granted' });
+
+		expect(iam.count('topics.setIamPolicy') - sets).toBe(2); // refused once (409 ABORTED), then written
+		expect(iam.policy(topic)?.bindings).toEqual([
+			{ role: 'roles/pubsub.viewer', members: ['user:carol@example.com'] },
+			{ role: PUBLISHER_ROLE, members: [GMAIL_PUBLISHER] },
+		]);
+	});
+
+	it('two set-ups at once leave one topic, one grant and one subscription', async () => {
+		const { topic, subscription } = project();
+		const reports = await Promise.all([ensureGoogleCloud(admin(), topic, pull(topic, subscription)), ensureGoogleCloud(admin(), topic, pull(topic, subscription))]);
+
+		expect(reports.map((r) => r.topic).sort()).toEqual(['created', 'present']);
+		expect(reports.map((r) => r.subscription).sort()).toEqual(['created', 'present']);
+		expect(gmailGrants(topic)).toEqual([PUBLISHER_ROLE]);
+		expect((await emulatorGet(subscription)).body).toMatchObject({ topic });
+	});
+
+	it('a push subscription to the Production URL, signed with OIDC, never expiring; a different endpoint later is reported, not rewritten', async () => {
+		const { topic, subscription } = project();
+		const url = 'https://n8n.example.com/webhook/abc/webhook';
+		expect(await ensureGoogleCloud(admin(), topic, push(topic, subscription, url))).toMatchObject({ subscription: 'created' });
+		const made = (await emulatorGet(subscription)).body as { pushConfig?: { pushEndpoint?: string; oidcToken?: { serviceAccountEmail?: string } }; expirationPolicy?: { ttl?: string } };
+		expect(made.pushConfig?.pushEndpoint).toBe(url);
+		expect(made.pushConfig?.oidcToken?.serviceAccountEmail).toBe('push@setup.iam.gserviceaccount.com');
+		expect(made.expirationPolicy?.ttl).toBeFalsy();
+
+		const moved = 'https://n8n.example.org/webhook/abc/webhook';
+		await expect(ensureGoogleCloud(admin(), topic, push(topic, subscription, moved))).rejects.toThrow(
+			`Subscription ${subscription} pushes to ${url}, not to this node's Production URL ${moved}`,
+		);
+		expect(((await emulatorGet(subscription)).body as { pushConfig?: { pushEndpoint?: string } }).pushConfig?.pushEndpoint).toBe(url);
+	});
+
+	it('a subscription of another topic is reported with what to do, and left as it is', async () => {
+		const { topic, subscription } = project();
+		const other = topic.replace('gmail-push', 'someone-elses');
+		await emulator.createTopic(other);
+		await emulator.createPullSubscription(other, subscription);
+
+		await expect(ensureGoogleCloud(admin(), topic, pull(topic, subscription))).rejects.toThrow(`Subscription ${subscription} is attached to ${other}, not to ${topic}`);
+		expect((await emulatorGet(subscription)).body).toMatchObject({ topic: other });
+	});
+
+	it('Gmail holding a role that publishes already needs no write', async () => {
+		const { topic } = project();
+		await emulator.createTopic(topic);
+		iam.setPolicy(topic, { bindings: [{ role: 'roles/pubsub.editor', members: [GMAIL_PUBLISHER] }] });
+		const sets = iam.count('topics.setIamPolicy');
+
+		expect(await ensureGoogleCloud(admin(), topic)).toMatchObject({ grant: 'present' });
+		expect(iam.count('topics.setIamPolicy')).toBe(sets);
+	});
+});

@@ -1,0 +1,114 @@
+/**
+ * Google's IAM for Pub/Sub topics, in front of the real Pub/Sub emulator (which has none:
+ * setIamPolicy answers 501, getIamPolicy 404). A loopback HTTP proxy: `:getIamPolicy` and
+ * `:setIamPolicy` on a topic are answered here, as Google answers them; everything else goes
+ * to the emulator unchanged.
+ *
+ * Like Google: a policy carries an etag that changes with every write; a write whose etag is
+ * not the current one is refused with 409 ABORTED (a concurrent change); a write without an
+ * etag replaces the policy; a topic that does not exist answers 404; an existing topic without
+ * a policy answers `{ etag }` only. `beforeSet` lets a test change the policy between someone's
+ * read and their write, the race a read-modify-write must survive.
+ */
+import http from 'http';
+import type { AddressInfo } from 'net';
+import { plainRequest } from './pubsubEmulator';
+
+export interface FakeIamBinding {
+	role: string;
+	members?: string[];
+	condition?: unknown;
+}
+
+export interface FakeIamPolicy {
+	version?: number;
+	etag?: string;
+	bindings?: FakeIamBinding[];
+}
+
+export interface FakeIam {
+	/** Where clients send Pub/Sub REST calls (http://127.0.0.1:PORT). */
+	readonly baseUrl: string;
+	/** Calls seen, e.g. 'topics.getIamPolicy', 'topics.setIamPolicy', 'PUT projects/p/topics/t'. */
+	readonly calls: string[];
+	count(call: string): number;
+	policy(topic: string): FakeIamPolicy | undefined;
+	/** Writes a policy as another party would (the etag changes). */
+	setPolicy(topic: string, policy: Omit<FakeIamPolicy, 'etag'>): void;
+	/** Runs once before the next accepted or refused setIamPolicy is judged. */
+	beforeSet: ((topic: string) => void) | undefined;
+	close(): Promise<void>;
+}
+
+export async function startFakeIam(emulatorBaseUrl: string): Promise<FakeIam> {
+	const policies = new Map<string, FakeIamPolicy>();
+	let version = 0;
+	const nextEtag = () => Buffer.from(`etag-${++version}`).toString('base64');
+	const calls: string[] = [];
+	const reply = (res: http.ServerResponse, status: number, body: unknown) => {
+		res.writeHead(status, { 'content-type': 'application/json' });
+		res.end(JSON.stringify(body));
+	};
+	const googleError = (code: number, status: string, message: string) => ({ error: { code, status, message } });
+	const topicExists = async (topic: string) => (await plainRequest(`${emulatorBaseUrl}/v1/${topic}`, 'GET')).status === 200;
+
+	const fake: FakeIam = {
+		baseUrl: '',
+		calls,
+		count: (call) => calls.filter((c) => c === call).length,
+		policy: (topic) => structuredClone(policies.get(topic)),
+		setPolicy: (topic, policy) => {
+			policies.set(topic, { ...structuredClone(policy), etag: nextEtag() });
+		},
+		beforeSet: undefined,
+		close: async () =>
+			await new Promise<void>((resolve) => {
+				server.close(() => resolve());
+				server.closeAllConnections();
+			}),
+	};
+
+	const server = http.createServer((req, res) => {
+		const chunks: Buffer[] = [];
+		req.on('data', (c: Buffer) => chunks.push(c));
+		req.on('end', () => {
+			void (async () => {
+				const body = Buffer.concat(chunks).toString('utf8');
+				const url = new URL(req.url ?? '/', 'http://fake');
+				const iam = /^\/v1\/(projects\/[^/]+\/topics\/[^/:]+):(getIamPolicy|setIamPolicy)$/.exec(url.pathname);
+				if (!iam) {
+					calls.push(`${req.method} ${url.pathname.replace(/^\/v1\//, '')}`);
+					const forwarded = await plainRequest(`${emulatorBaseUrl}${url.pathname}${url.search}`, req.method ?? 'GET', body || undefined, { 'content-type': 'application/json' });
+					res.writeHead(forwarded.status, { 'content-type': 'application/json' });
+					res.end(forwarded.text);
+					return;
+				}
+				const [, topic, method] = iam;
+				calls.push(`topics.${method}`);
+				if (!(await topicExists(topic))) return reply(res, 404, googleError(404, 'NOT_FOUND', 'Resource not found (resource=' + topic.split('/').pop() + ').'));
+				if (method === 'getIamPolicy') {
+					if (req.method !== 'GET') return reply(res, 404, googleError(404, 'NOT_FOUND', 'getIamPolicy is GET'));
+					let policy = policies.get(topic);
+					if (!policy) policies.set(topic, (policy = { etag: nextEtag() }));
+					return reply(res, 200, policy);
+				}
+				if (req.method !== 'POST') return reply(res, 404, googleError(404, 'NOT_FOUND', 'setIamPolicy is POST'));
+				const hook = fake.beforeSet;
+				fake.beforeSet = undefined;
+				hook?.(topic);
+				const wanted = (JSON.parse(body || '{}') as { policy?: FakeIamPolicy }).policy;
+				if (!wanted) return reply(res, 400, googleError(400, 'INVALID_ARGUMENT', 'policy is required'));
+				const current = policies.get(topic);
+				if (wanted.etag !== undefined && wanted.etag !== current?.etag) {
+					return reply(res, 409, googleError(409, 'ABORTED', 'There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.'));
+				}
+				const stored = { ...(wanted.version !== undefined && { version: wanted.version }), bindings: wanted.bindings ?? [], etag: nextEtag() };
+				policies.set(topic, stored);
+				return reply(res, 200, stored);
+			})().catch((error: Error) => reply(res, 500, googleError(500, 'INTERNAL', error.message)));
+		});
+	});
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+	(fake as { baseUrl: string }).baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+	return fake;
+}
