@@ -78,7 +78,7 @@ describe('setting up Google Cloud for Gmail push', () => {
 
 		const report = await ensureGoogleCloud(admin(), topic, pull(topic, subscription));
 
-		expect(report).toEqual({ topic: 'present', grant: 'present', subscription: 'present', calls: 3 });
+		expect(report).toEqual({ topic: 'present', grant: 'present', subscription: 'present', warnings: [], calls: 3 });
 		const since = iam.calls.slice(before);
 		expect(since.filter((c) => c.startsWith('PUT ') || c === 'topics.setIamPolicy')).toEqual([]);
 		expect(gmailGrants(topic)).toEqual([PUBLISHER_ROLE]);
@@ -151,6 +151,19 @@ describe('setting up Google Cloud for Gmail push', () => {
 
 		await expect(ensureGoogleCloud(admin(), topic, pull(topic, subscription))).rejects.toThrow(`Subscription ${subscription} is attached to ${other}, not to ${topic}`);
 		expect((await emulatorGet(subscription)).body).toMatchObject({ topic: other });
+	});
+
+	it('a subscription made by hand with Google’s default 31-day expiry works, with a warning that says how to fix it', async () => {
+		const { topic, subscription } = project();
+		await emulator.createTopic(topic);
+		// What the console and gcloud create unless told otherwise.
+		const made = await plainRequest(`${emulator.baseUrl}/v1/${subscription}`, 'PUT', JSON.stringify({ topic, expirationPolicy: { ttl: '2678400s' } }), { 'content-type': 'application/json' });
+		expect(made.status).toBe(200);
+
+		const report = await ensureGoogleCloud(admin(), topic, pull(topic, subscription));
+
+		expect(report.subscription).toBe('present');
+		expect(report.warnings).toEqual([expect.stringContaining(`${subscription} is deleted after 2678400s without activity`)]);
 	});
 
 	it('Gmail holding a role that publishes already needs no write', async () => {

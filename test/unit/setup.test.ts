@@ -61,7 +61,8 @@ describe('the subscription the node wants', () => {
 			{ topic: 'projects/p-123456/topics/other', pushConfig: { pushEndpoint: 'https://old.example.com/hook' }, expirationPolicy: { ttl: '2678400s' } },
 			pushWanted,
 		);
-		expect(problems).toEqual([
+		expect(problems.map((p) => p.severity)).toEqual(['blocks', 'blocks', 'blocks', 'warns']);
+		expect(problems.map((p) => p.line)).toEqual([
 			`Subscription ${name} is attached to projects/p-123456/topics/other, not to ${topic}: pick another subscription name, or the topic it is attached to`,
 			`Subscription ${name} pushes to https://old.example.com/hook, not to this node's Production URL ${url}: edit its endpoint in the console (Pub/Sub > Subscriptions > gmail-push-n8n > Edit)`,
 			`Subscription ${name} does not sign its pushes as push@p.iam.gserviceaccount.com (it sends no OIDC token): set that service account under its push authentication`,
@@ -71,9 +72,9 @@ describe('the subscription the node wants', () => {
 
 	it('push and pull do not stand in for each other; a deleted topic is named', () => {
 		expect(subscriptionProblems({ topic }, pushWanted)).toEqual([
-			`Subscription ${name} is a pull subscription; push delivery needs it to push to ${url}: pick another subscription name`,
+			{ severity: 'blocks', line: `Subscription ${name} is a pull subscription; push delivery needs it to push to ${url}: pick another subscription name` },
 		]);
-		expect(subscriptionProblems({ topic, pushConfig: { pushEndpoint: url } }, { ...pushWanted, kind: 'pull' })[0]).toContain('is a push subscription');
-		expect(subscriptionProblems({ topic: '_deleted-topic_' }, { ...pushWanted, kind: 'pull' })[0]).toContain('belongs to a topic that was deleted');
+		expect(subscriptionProblems({ topic, pushConfig: { pushEndpoint: url } }, { ...pushWanted, kind: 'pull' })[0].line).toContain('is a push subscription');
+		expect(subscriptionProblems({ topic: '_deleted-topic_' }, { ...pushWanted, kind: 'pull' })[0].line).toContain('belongs to a topic that was deleted');
 	});
 });

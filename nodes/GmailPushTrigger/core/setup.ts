@@ -103,15 +103,22 @@ export function subscriptionBody(wanted: WantedSubscription): PubSubSubscription
 	};
 }
 
+export interface SubscriptionProblem {
+	/** 'blocks': the node cannot work with it; 'warns': it works, but should be changed. */
+	severity: 'blocks' | 'warns';
+	line: string;
+}
+
 /**
  * What is wrong with an existing subscription for the wanted use, one line each; empty when it
  * fits. Wrong resources are reported, never rewritten: they may be someone else's.
  */
-export function subscriptionProblems(existing: PubSubSubscription, wanted: WantedSubscription): string[] {
-	const problems: string[] = [];
+export function subscriptionProblems(existing: PubSubSubscription, wanted: WantedSubscription): SubscriptionProblem[] {
+	const problems: SubscriptionProblem[] = [];
+	const blocks = (line: string) => problems.push({ severity: 'blocks', line });
 	const name = wanted.name;
 	if (existing.topic !== wanted.topic) {
-		problems.push(
+		blocks(
 			existing.topic === '_deleted-topic_'
 				? `Subscription ${name} belongs to a topic that was deleted: delete the subscription (or pick another name) and activate again`
 				: `Subscription ${name} is attached to ${existing.topic ?? 'no topic'}, not to ${wanted.topic}: pick another subscription name, or the topic it is attached to`,
@@ -119,16 +126,16 @@ export function subscriptionProblems(existing: PubSubSubscription, wanted: Wante
 	}
 	const endpoint = existing.pushConfig?.pushEndpoint || undefined;
 	if (wanted.kind === 'pull' && endpoint) {
-		problems.push(`Subscription ${name} is a push subscription (to ${endpoint}); pull delivery needs a pull subscription: pick another subscription name`);
+		blocks(`Subscription ${name} is a push subscription (to ${endpoint}); pull delivery needs a pull subscription: pick another subscription name`);
 	}
 	if (wanted.kind === 'push') {
-		if (!endpoint) problems.push(`Subscription ${name} is a pull subscription; push delivery needs it to push to ${wanted.pushEndpoint}: pick another subscription name`);
+		if (!endpoint) blocks(`Subscription ${name} is a pull subscription; push delivery needs it to push to ${wanted.pushEndpoint}: pick another subscription name`);
 		else if (endpoint !== wanted.pushEndpoint) {
-			problems.push(`Subscription ${name} pushes to ${endpoint}, not to this node's Production URL ${wanted.pushEndpoint}: edit its endpoint in the console (Pub/Sub > Subscriptions > ${lastPart(name)} > Edit)`);
+			blocks(`Subscription ${name} pushes to ${endpoint}, not to this node's Production URL ${wanted.pushEndpoint}: edit its endpoint in the console (Pub/Sub > Subscriptions > ${lastPart(name)} > Edit)`);
 		}
 		const signer = existing.pushConfig?.oidcToken?.serviceAccountEmail;
 		if (endpoint && (wanted.oidc?.serviceAccountEmail ?? undefined) !== (signer || undefined)) {
-			problems.push(
+			blocks(
 				wanted.oidc?.serviceAccountEmail
 					? `Subscription ${name} does not sign its pushes as ${wanted.oidc.serviceAccountEmail} (it ${signer ? `signs as ${signer}` : 'sends no OIDC token'}): set that service account under its push authentication`
 					: `Subscription ${name} signs its pushes as ${signer}, but the node does not check OIDC tokens: set Push Authentication to OIDC with ${signer}`,
@@ -136,7 +143,11 @@ export function subscriptionProblems(existing: PubSubSubscription, wanted: Wante
 		}
 	}
 	if (existing.expirationPolicy?.ttl) {
-		problems.push(`Subscription ${name} is deleted after ${existing.expirationPolicy.ttl} without activity: set its expiration to "Never expire" in the console, or an idle mailbox loses it`);
+		// It works until then: say so, do not refuse a subscription that delivers today.
+		problems.push({
+			severity: 'warns',
+			line: `Subscription ${name} is deleted after ${existing.expirationPolicy.ttl} without activity: set its expiration to "Never expire" in the console, or an idle mailbox loses it`,
+		});
 	}
 	return problems;
 }
@@ -177,6 +188,8 @@ export interface SetUpReport {
 	topic: Extract<SetUpStep, 'created' | 'present'>;
 	grant: Extract<SetUpStep, 'granted' | 'present'>;
 	subscription?: Extract<SetUpStep, 'created' | 'present'>;
+	/** What works but should be changed (the subscription's expiry), one line each. */
+	warnings?: string[];
 	/** Google calls made, for the README's figures. */
 	calls: number;
 }
@@ -234,6 +247,7 @@ export async function ensureGoogleCloud(admin: PubSubAdminPort, topic: string, s
 		}
 	}
 	const problems = existing ? subscriptionProblems(existing, subscription) : [];
-	if (problems.length > 0) throw new PubSubAdminError(409, problems.join('\n'), 'SUBSCRIPTION_MISMATCH');
-	return { topic: topicStep, grant, subscription: subscriptionStep, calls };
+	const blocking = problems.filter((p) => p.severity === 'blocks').map((p) => p.line);
+	if (blocking.length > 0) throw new PubSubAdminError(409, blocking.join('\n'), 'SUBSCRIPTION_MISMATCH');
+	return { topic: topicStep, grant, subscription: subscriptionStep, warnings: problems.map((p) => p.line), calls };
 }
