@@ -26,7 +26,9 @@ export class GmailPushTrigger implements INodeType {
 		name: 'gmailPushTrigger',
 		icon: 'file:gmail.svg',
 		group: ['trigger'],
-		version: 1,
+		// 1.1: Set Up Google Cloud is on by default (saved version-1 nodes keep it off).
+		version: [1, 1.1],
+		defaultVersion: 1.1,
 		subtitle: '={{$parameter["events"].join(", ")}}',
 		description: 'Starts the workflow within a second of a new email, through Gmail push notifications (Pub/Sub)',
 		defaults: { name: 'Gmail Push Trigger' },

@@ -39,7 +39,7 @@ export const deliveryProperty: INodeProperties = {
 
 export const pushNotice: INodeProperties = {
 	displayName:
-		'Create a Pub/Sub push subscription on the topic whose endpoint is this node\'s Production URL (see Webhook URLs above), and grant gmail-api-push@system.gserviceaccount.com the Pub/Sub Publisher role on the topic. The README has the gcloud commands.',
+		'Pub/Sub pushes to this node\'s Production URL (see Webhook URLs above), which must be public HTTPS. With Set Up Google Cloud on, activation creates the topic and the push subscription when they are missing and lets Gmail publish to the topic: the credential needs the Pub/Sub Admin role in the project. Off: create them yourself (the README has the gcloud commands).',
 	name: 'pushNotice',
 	type: 'notice',
 	default: '',
@@ -116,12 +116,38 @@ export const pushNoAuthWarning: INodeProperties = {
 
 export const pullNotice: INodeProperties = {
 	displayName:
-		'Create a Pub/Sub pull subscription on the topic, grant gmail-api-push@system.gserviceaccount.com the Pub/Sub Publisher role on the topic, and let the credential subscribe (Pub/Sub Subscriber role). The README has the gcloud commands.',
+		'With Set Up Google Cloud on, activation creates the topic and the pull subscription when they are missing and lets Gmail publish to the topic: the credential needs the Pub/Sub Admin role in the project. Off: create them yourself (the README has the gcloud commands).',
 	name: 'pullNotice',
 	type: 'notice',
 	default: '',
 	displayOptions: { show: { delivery: ['pull'] } },
 };
+
+const setUpGoogleCloudDescription =
+	'Whether activation makes sure the topic and the subscription (push: to this node\'s Production URL, with its push authentication) exist and that gmail-api-push@system.gserviceaccount.com may publish to the topic (added to its policy, nothing else changed). A subscription that exists but does not fit is reported, not changed. When the credential may not manage Pub/Sub, the node uses what exists.';
+
+/**
+ * On for nodes added from version 1.1, off for saved version-1 nodes: those were set up by hand
+ * and keep working exactly as they did.
+ */
+export const setUpGoogleCloudProperties: INodeProperties[] = [
+	{
+		displayName: 'Set Up Google Cloud',
+		name: 'setUpGoogleCloud',
+		type: 'boolean',
+		default: true,
+		description: setUpGoogleCloudDescription,
+		displayOptions: { show: { delivery: ['push', 'pull'], '@version': [{ _cnd: { gte: 1.1 } }] } },
+	},
+	{
+		displayName: 'Set Up Google Cloud',
+		name: 'setUpGoogleCloud',
+		type: 'boolean',
+		default: false,
+		description: setUpGoogleCloudDescription,
+		displayOptions: { show: { delivery: ['push', 'pull'], '@version': [1] } },
+	},
+];
 
 export const subscriptionNameProperty: INodeProperties = {
 	displayName: 'Subscription Name',
@@ -132,6 +158,17 @@ export const subscriptionNameProperty: INodeProperties = {
 	placeholder: 'projects/my-project/subscriptions/gmail-push-n8n',
 	description: 'Full name of the Pub/Sub pull subscription on the topic. Use it for this workflow only: each notification goes to one subscriber.',
 	displayOptions: { show: { delivery: ['pull'] } },
+};
+
+export const pushSubscriptionNameProperty: INodeProperties = {
+	displayName: 'Subscription Name',
+	name: 'subscriptionName',
+	type: 'string',
+	default: '',
+	placeholder: 'projects/my-project/subscriptions/gmail-push-n8n',
+	description:
+		'Optional: full name of the push subscription the set-up makes or checks. Empty: projects/&lt;the topic\'s project&gt;/subscriptions/n8n-gmail-push-&lt;workflow ID&gt;-&lt;node&gt;.',
+	displayOptions: { show: { delivery: ['push'], setUpGoogleCloud: [true] } },
 };
 
 export const pollIntervalProperty: INodeProperties = {
@@ -320,8 +357,10 @@ export const triggerProperties: INodeProperties[] = [
 	deliveryProperty,
 	pushNotice,
 	pullNotice,
+	...setUpGoogleCloudProperties,
 	topicNameProperty,
 	subscriptionNameProperty,
+	pushSubscriptionNameProperty,
 	pollIntervalProperty,
 	pushAuthenticationProperty,
 	pushServiceAccountEmailProperty,

@@ -8,21 +8,32 @@
  * node's retry budget nacks the message, the emulator redelivers it and the email is emitted
  * then (once); deactivation stops the watch; a wrong subscription fails activation by name.
  */
-import { startPubSubEmulator, type PubSubEmulator } from '../support/pubsubEmulator';
+import { GMAIL_PUBLISHER, PUBLISHER_ROLE, publisherGranted } from '../../nodes/GmailPushTrigger/core/setup';
+import { pubSubAdminRoutes, startFakeIam, type FakeIam } from '../support/fakeIam';
+import { plainRequest, startPubSubEmulator, type PubSubEmulator } from '../support/pubsubEmulator';
 import { selectedMajors, sleep, waitFor } from '../support/n8n';
 import { PROJECT, SETTLE_MS, activateAndWait, startE2e, triggerWorkflow, type E2eContext } from './deliveryHarness';
 
 jest.setTimeout(120_000);
 
 let emulator: PubSubEmulator;
+/** Google's IAM for the topics, in front of the emulator (which has none). */
+let iam: FakeIam;
 
 beforeAll(async () => {
 	emulator = await startPubSubEmulator(); // fails naming what is missing (Java, the emulator)
+	iam = await startFakeIam(emulator.baseUrl);
 }, 90_000);
 
 afterAll(async () => {
+	await iam?.close();
 	await emulator?.stop();
 });
+
+async function inEmulator(name: string): Promise<{ status: number; body: Record<string, unknown> }> {
+	const reply = await plainRequest(`${emulator.baseUrl}/v1/${name}`, 'GET');
+	return { status: reply.status, body: reply.text ? (JSON.parse(reply.text) as Record<string, unknown>) : {} };
+}
 
 describe.each(selectedMajors())('Gmail Push Trigger, pull delivery, in n8n %i.x', (major) => {
 	const topic = `projects/${PROJECT}/topics/gmail-pull-v${major}`;
@@ -37,14 +48,20 @@ describe.each(selectedMajors())('Gmail Push Trigger, pull delivery, in n8n %i.x'
 	const delivered: string[] = [];
 
 	beforeAll(async () => {
+		// Set up by hand, as the README's gcloud commands do.
 		await emulator.createTopic(topic);
 		await emulator.createPullSubscription(topic, subscription, 10);
+		iam.setPolicy(topic, { bindings: [{ role: PUBLISHER_ROLE, members: [GMAIL_PUBLISHER] }] });
 		ctx = await startE2e(major, { PUBSUB_EMULATOR_HOST: emulator.host });
-		// Gmail's side: each change its watch covers is published to the topic.
+		// pubsub.googleapis.com, for Set Up Google Cloud.
+		for (const route of pubSubAdminRoutes(iam)) ctx.fake.addRoute(route);
+		// Gmail's side: each change its watch covers is published to the watch's topic, when
+		// gmail-api-push may publish there (else Gmail publishes nothing).
 		ctx.fake.mailbox.subscribe((change) => {
-			if (!change.notifies) return;
+			const target = ctx.fake.mailbox.watch?.topicName ?? topic;
+			if (!change.notifies || !publisherGranted({ bindings: iam.policy(target)?.bindings })) return;
 			published.push(change.historyId);
-			publishing.push(emulator.publish(topic, change.notificationData));
+			publishing.push(emulator.publish(target, change.notificationData));
 		});
 		workflowId = await ctx.session.api.importWorkflow(workflow, [ctx.credential]);
 	}, 240_000);
@@ -173,6 +190,48 @@ describe.each(selectedMajors())('Gmail Push Trigger, pull delivery, in n8n %i.x'
 			}
 			expect(message).toContain(`The subscription ${missing} does not exist`);
 			expect(message).toContain('gcloud pubsub subscriptions create no-such-subscription');
+		});
+	});
+	it('a node added now (version 1.1) sets Google Cloud up from an empty project; the first email comes out once; a re-activation only reads', async () => {
+		await ctx.step(async () => {
+			// Every workflow above is a saved version-1 node: Set Up Google Cloud stayed off.
+			expect(ctx.fake.calls.filter((c) => c.method.startsWith('pubsub.'))).toEqual([]);
+			const autoTopic = `projects/${PROJECT}/topics/gmail-auto-v${major}`;
+			const autoSubscription = `projects/${PROJECT}/subscriptions/n8n-auto-v${major}`;
+			expect((await inEmulator(autoTopic)).status).toBe(404);
+			expect((await inEmulator(autoSubscription)).status).toBe(404);
+			const auto = triggerWorkflow({ name: `Gmail pull set up v${major}`, delivery: 'pull', topicName: autoTopic, subscriptionName: autoSubscription });
+			auto.nodes[0].typeVersion = 1.1; // what the editor adds today; no setUpGoogleCloud: its default
+			const id = await ctx.session.api.importWorkflow(auto, [ctx.credential]);
+			const from = ctx.session.n8n.logOffset();
+
+			await activateAndWait(ctx, id, auto.name);
+
+			await ctx.session.n8n.waitForLog(/Google Cloud set up: topic \S+ created, Gmail's publisher grant granted, subscription \S+ created/, 10_000, from);
+			expect((await inEmulator(autoTopic)).status).toBe(200);
+			const made = (await inEmulator(autoSubscription)).body as { topic?: string; ackDeadlineSeconds?: number; pushConfig?: { pushEndpoint?: string }; expirationPolicy?: { ttl?: string } };
+			expect(made).toMatchObject({ topic: autoTopic, ackDeadlineSeconds: 60 });
+			expect(made.pushConfig?.pushEndpoint).toBeFalsy();
+			expect(made.expirationPolicy?.ttl).toBeFalsy();
+			expect(iam.policy(autoTopic)?.bindings).toEqual([{ role: PUBLISHER_ROLE, members: [GMAIL_PUBLISHER] }]);
+			expect(ctx.fake.mailbox.watch?.topicName).toBe(autoTopic);
+
+			const mail = ctx.deliver('after the automatic set-up');
+			const { items } = await ctx.waitForItems(id, 1, 60_000);
+			expect(items.map((i) => i.id)).toEqual([mail.id]);
+
+			const before = iam.calls.length;
+			expect((await ctx.session.api.deactivate(id)).status).toBe(200);
+			await activateAndWait(ctx, id, auto.name);
+			const writes = iam.calls.slice(before).filter((c) => c.startsWith('PUT ') || c === 'topics.setIamPolicy');
+			expect(writes).toEqual([]);
+			expect(iam.calls.length - before).toBe(3); // the topic, its policy, the subscription: read once each
+			const again = ctx.deliver('after the re-activation');
+			const { items: after } = await ctx.waitForItems(id, 2, 60_000);
+			expect(after.map((i) => i.id).sort()).toEqual([mail.id, again.id].sort());
+			await sleep(SETTLE_MS);
+			expect((await ctx.triggerItems(id)).items).toHaveLength(2);
+			expect((await ctx.session.api.deactivate(id)).status).toBe(200);
 		});
 	});
 });

@@ -13,6 +13,9 @@
 import http from 'http';
 import type { AddressInfo } from 'net';
 import { plainRequest } from './pubsubEmulator';
+import type { Route } from './fakeGoogle/server';
+
+const PUBSUB_SCOPE = 'https://www.googleapis.com/auth/pubsub';
 
 export interface FakeIamBinding {
 	role: string;
@@ -111,4 +114,28 @@ export async function startFakeIam(emulatorBaseUrl: string): Promise<FakeIam> {
 	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
 	(fake as { baseUrl: string }).baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 	return fake;
+}
+
+/**
+ * Routes for the fake Google (which n8n reaches as *.googleapis.com): Pub/Sub's REST API, as
+ * pubsub.googleapis.com serves it, answered by the fake IAM and the emulator behind it. A token
+ * without the Pub/Sub scope is refused, as Google refuses it.
+ */
+export function pubSubAdminRoutes(iam: FakeIam): Route[] {
+	return (['GET', 'PUT', 'POST'] as const).map((httpMethod) => ({
+		name: `pubsub.${httpMethod}`,
+		httpMethod,
+		pattern: /^\/v1\/projects\/[^/]+\/(topics|subscriptions)\//,
+		auth: true,
+		handle: async (req) => {
+			if (!req.token?.scopes.includes(PUBSUB_SCOPE)) {
+				return { status: 403, body: { error: { code: 403, status: 'PERMISSION_DENIED', message: 'Request had insufficient authentication scopes.' } } };
+			}
+			const query = req.query.toString();
+			const reply = await plainRequest(`${iam.baseUrl}${req.path}${query ? `?${query}` : ''}`, req.httpMethod, req.body.length > 0 ? req.body.toString('utf8') : undefined, {
+				'content-type': 'application/json',
+			});
+			return { status: reply.status, body: reply.text ? (JSON.parse(reply.text) as unknown) : {} };
+		},
+	}));
 }

@@ -1,5 +1,5 @@
 import { GmailApiError, type GmailPort } from '../../nodes/GmailPushTrigger/core/port';
-import { DEFAULT_RETRY, retryingPort, withRetry, type RetryPolicy } from '../../nodes/GmailPushTrigger/transport/retry';
+import { DEFAULT_RETRY, retryingPort, whileGrantPropagates, withRetry, type RetryPolicy } from '../../nodes/GmailPushTrigger/transport/retry';
 
 /** A clock that only moves when the code under test sleeps. */
 function fakeTime(policy: Partial<RetryPolicy> = {}) {
@@ -193,5 +193,49 @@ describe('retryingPort', () => {
 			await expect(call()).resolves.toEqual(expected);
 			expect(seen).toHaveLength(2);
 		}
+	});
+});
+
+describe('whileGrantPropagates', () => {
+	const refused = () => new GmailApiError('Gmail users.watch failed (403): User not authorized to perform this action.', 403);
+
+	it('right after a grant, a 403 from the watch is tried again until the grant applies', async () => {
+		let calls = 0;
+		const slept: number[] = [];
+		const result = await whileGrantPropagates(
+			true,
+			async () => {
+				calls += 1;
+				if (calls < 3) throw refused();
+				return 'watched';
+			},
+			{ everyMs: 5000, sleep: async (ms) => void slept.push(ms) },
+		);
+		expect(result).toBe('watched');
+		expect(slept).toEqual([5000, 5000]);
+	});
+
+	it('without a fresh grant, or for another error, the first failure is the answer', async () => {
+		const sleep = async () => undefined;
+		await expect(whileGrantPropagates(false, async () => Promise.reject(refused()), { sleep })).rejects.toThrow('403');
+		let calls = 0;
+		await expect(
+			whileGrantPropagates(true, async () => {
+				calls += 1;
+				throw new GmailApiError('Gmail users.watch failed (400): Invalid topicName', 400);
+			}, { sleep }),
+		).rejects.toThrow('400');
+		expect(calls).toBe(1);
+	});
+
+	it('gives up when the time is over', async () => {
+		let calls = 0;
+		await expect(
+			whileGrantPropagates(true, async () => {
+				calls += 1;
+				throw refused();
+			}, { forMs: 0, sleep: async () => undefined }),
+		).rejects.toThrow('403');
+		expect(calls).toBe(1);
 	});
 });

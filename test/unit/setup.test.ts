@@ -65,7 +65,7 @@ describe('the subscription the node wants', () => {
 		expect(problems.map((p) => p.line)).toEqual([
 			`Subscription ${name} is attached to projects/p-123456/topics/other, not to ${topic}: pick another subscription name, or the topic it is attached to`,
 			`Subscription ${name} pushes to https://old.example.com/hook, not to this node's Production URL ${url}: edit its endpoint in the console (Pub/Sub > Subscriptions > gmail-push-n8n > Edit)`,
-			`Subscription ${name} does not sign its pushes as push@p.iam.gserviceaccount.com (it sends no OIDC token): set that service account under its push authentication`,
+			`Subscription ${name} does not sign its pushes as push@p.iam.gserviceaccount.com (it sends no OIDC token): set that service account under its push authentication (Pub/Sub > Subscriptions > gmail-push-n8n > Edit > Enable authentication)`,
 			`Subscription ${name} is deleted after 2678400s without activity: set its expiration to "Never expire" in the console, or an idle mailbox loses it`,
 		]);
 	});

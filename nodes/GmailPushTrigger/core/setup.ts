@@ -134,12 +134,15 @@ export function subscriptionProblems(existing: PubSubSubscription, wanted: Wante
 			blocks(`Subscription ${name} pushes to ${endpoint}, not to this node's Production URL ${wanted.pushEndpoint}: edit its endpoint in the console (Pub/Sub > Subscriptions > ${lastPart(name)} > Edit)`);
 		}
 		const signer = existing.pushConfig?.oidcToken?.serviceAccountEmail;
-		if (endpoint && (wanted.oidc?.serviceAccountEmail ?? undefined) !== (signer || undefined)) {
+		const wantedSigner = wanted.oidc?.serviceAccountEmail;
+		if (endpoint && wantedSigner && wantedSigner !== signer) {
+			// The node refuses every push that is not signed by this account.
 			blocks(
-				wanted.oidc?.serviceAccountEmail
-					? `Subscription ${name} does not sign its pushes as ${wanted.oidc.serviceAccountEmail} (it ${signer ? `signs as ${signer}` : 'sends no OIDC token'}): set that service account under its push authentication`
-					: `Subscription ${name} signs its pushes as ${signer}, but the node does not check OIDC tokens: set Push Authentication to OIDC with ${signer}`,
+				`Subscription ${name} does not sign its pushes as ${wantedSigner} (it ${signer ? `signs as ${signer}` : 'sends no OIDC token'}): set that service account under its push authentication (Pub/Sub > Subscriptions > ${lastPart(name)} > Edit > Enable authentication)`,
 			);
+		} else if (endpoint && !wantedSigner && signer) {
+			// Pushes still work (the token is ignored), but the stronger check is at hand.
+			problems.push({ severity: 'warns', line: `Subscription ${name} signs its pushes as ${signer}, but the node does not check OIDC tokens: set Push Authentication to Google OIDC Token with ${signer}` });
 		}
 	}
 	if (existing.expirationPolicy?.ttl) {

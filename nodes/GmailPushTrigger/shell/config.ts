@@ -29,8 +29,10 @@ export interface TriggerConfig {
 	/** Binary property names of downloaded attachments: <prefix>0, <prefix>1, … */
 	attachmentPrefix: string;
 	catchUp: CatchUpOptions;
-	/** pull: the Pub/Sub subscription. */
+	/** pull: the Pub/Sub subscription; push: the one the set-up makes, when the user named it. */
 	subscriptionName?: string;
+	/** push and pull: make sure the topic, Gmail's grant and the subscription exist at activation. */
+	setUpGoogleCloud: boolean;
 	/** How long without a completed sync before the node syncs by itself (poll: the interval). */
 	syncAfterMs: number;
 }
@@ -89,7 +91,15 @@ export function readConfig(context: ParameterReader): TriggerConfig {
 	const topicName = delivery === 'poll' ? '' : String(context.getNodeParameter('topicName', '')).trim();
 	const problem = delivery === 'poll' ? undefined : topicNameProblem(topicName);
 	if (problem) throw new NodeOperationError(node, problem, { description: 'Example: projects/my-project/topics/gmail-push' });
+	const setUpGoogleCloud = delivery !== 'poll' && context.getNodeParameter('setUpGoogleCloud', false) === true;
 	let subscriptionName: string | undefined;
+	if (delivery === 'push' && setUpGoogleCloud) {
+		// Optional for push: empty, the set-up names the subscription after the workflow.
+		const given = String(context.getNodeParameter('subscriptionName', '')).trim();
+		const subscriptionProblem = given ? subscriptionNameProblem(given) : undefined;
+		if (subscriptionProblem) throw new NodeOperationError(node, subscriptionProblem, { description: 'Example: projects/my-project/subscriptions/gmail-push-n8n, or leave it empty' });
+		if (given) subscriptionName = given;
+	}
 	if (delivery === 'pull') {
 		subscriptionName = String(context.getNodeParameter('subscriptionName', '')).trim();
 		const subscriptionProblem = subscriptionNameProblem(subscriptionName);
@@ -138,6 +148,7 @@ export function readConfig(context: ParameterReader): TriggerConfig {
 		attachmentPrefix: String(options.dataPropertyAttachmentsPrefixName ?? '').trim() || DEFAULT_ATTACHMENT_PREFIX,
 		syncAfterMs,
 		...(subscriptionName !== undefined && { subscriptionName }),
+		setUpGoogleCloud,
 		catchUp: {
 			...DEFAULT_CATCH_UP,
 			...(Number(options.catchUpWindowHours) > 0 && { maxWindowMs: Number(options.catchUpWindowHours) * 60 * 60 * 1000 }),

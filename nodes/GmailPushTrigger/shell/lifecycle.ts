@@ -13,6 +13,9 @@
 import type { IHookFunctions } from 'n8n-workflow';
 import { watchVerdict, type WatchState } from '../core/watch';
 import { readConfig, readPushAuth } from './config';
+import { setUpGoogleCloud, type PushTarget } from './googleCloud';
+import { whileGrantPropagates } from '../transport/retry';
+import type { PushAuthConfig } from '../transport/pushAuth';
 import { engineKeyOf, gmailPortFor, stateOf } from './context';
 import { ensureWatch } from './engine';
 import { toNodeApiError } from './errors';
@@ -67,18 +70,31 @@ export async function create(this: IHookFunctions): Promise<boolean> {
 	const config = readConfig(this);
 	if (!pushReachesTrigger()) throw pushUnreachableError(this.getNode());
 	// A push set-up that cannot authenticate any push fails activation, not every notification.
-	await readPushAuth(this, this.getNodeWebhookUrl('default'));
+	const productionUrl = this.getNodeWebhookUrl('default') ?? '';
+	const pushAuth = await readPushAuth(this, productionUrl);
+	// Before the watch: Gmail refuses to watch a topic it may not publish to.
+	const setUp = await setUpGoogleCloud(this, config, pushTarget(productionUrl, pushAuth));
 	const stored = stateOf(this);
 	// A first activation has no cursor to roll back: it sets the cursor in the static data. Any
 	// other watches on a copy that is never written back (see the top of this file).
 	const state = stored.cursor === undefined ? stored : (JSON.parse(JSON.stringify(stored)) as TriggerState);
 	const port = await gmailPortFor(this, config);
 	try {
-		await ensureWatch(engineKeyOf(this), port, state, config.watch, this.logger, Date.now());
+		await whileGrantPropagates(setUp?.grant === 'granted', async () => await ensureWatch(engineKeyOf(this), port, state, config.watch, this.logger, Date.now()));
 	} catch (error) {
 		throw toNodeApiError(this.getNode(), error, { topicName: config.watch.topicName, during: 'watch' });
 	}
 	return true;
+}
+
+/** Where a push subscription must push, and how it signs, for the node's push authentication. */
+function pushTarget(productionUrl: string, auth: PushAuthConfig): PushTarget {
+	if (auth.mode === 'sharedSecret') return { pushEndpoint: `${productionUrl}?token=${encodeURIComponent(auth.secret ?? '')}` };
+	if (auth.mode === 'oidc') {
+		// Pub/Sub's audience is the endpoint unless told otherwise: name it only when it differs.
+		return { pushEndpoint: productionUrl, oidc: { serviceAccountEmail: auth.serviceAccountEmail, ...(auth.audience && auth.audience !== productionUrl && { audience: auth.audience }) } };
+	}
+	return { pushEndpoint: productionUrl };
 }
 
 export async function remove(this: IHookFunctions): Promise<boolean> {

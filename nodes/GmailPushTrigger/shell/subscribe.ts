@@ -25,6 +25,8 @@ import { lastingFailureError, toNodeApiError } from './errors';
 import { failureRecordFor, holdWatch, markWatchStopped, registerEngine, watchedByOthers } from './registry';
 import { toExecutionData } from './state';
 import { trackedDelivery } from './redelivery';
+import { setUpGoogleCloud } from './googleCloud';
+import { whileGrantPropagates } from '../transport/retry';
 import { pushReachesTrigger, pushUnreachableError } from './queueMode';
 
 /** How often the timer looks at its duties (they themselves are due hourly or daily). */
@@ -83,10 +85,12 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 
 	// Awaited before we return: n8n saves the static data right after activation, so the
 	// cursor and watch set here survive a restart even before the first email.
+	// Before the watch: Gmail refuses to watch a topic it may not publish to.
+	const setUp = await setUpGoogleCloud(this, config);
 	try {
 		if (config.delivery === 'pull') {
 			// closeFunction stopped the watch at the last shutdown: always watch anew.
-			await engine.ensureWatch(key, { force: true });
+			await whileGrantPropagates(setUp?.grant === 'granted', async () => await engine.ensureWatch(key, { force: true }));
 		} else if (config.delivery === 'push') {
 			await engine.ensureWatch(key);
 		} else {

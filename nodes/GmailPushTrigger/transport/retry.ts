@@ -53,3 +53,25 @@ export function retryingPort(port: GmailPort, policy: RetryPolicy = DEFAULT_RETR
 		stop: wrap(port.stop.bind(port)),
 	};
 }
+
+/**
+ * A grant takes effect within about a minute, sometimes longer: right after we added it, Gmail
+ * may still refuse to watch the topic (403). Try again for up to `forMs` then, instead of failing
+ * the first activation of a set-up that is right.
+ */
+export async function whileGrantPropagates<T>(
+	justGranted: boolean,
+	work: () => Promise<T>,
+	options: { forMs?: number; everyMs?: number; sleep?: (ms: number) => Promise<void> } = {},
+): Promise<T> {
+	const { forMs = 90_000, everyMs = 5_000, sleep = realSleep } = options;
+	const until = Date.now() + forMs;
+	for (;;) {
+		try {
+			return await work();
+		} catch (error) {
+			if (!justGranted || !(error instanceof GmailApiError && error.status === 403) || Date.now() + everyMs > until) throw error;
+			await sleep(everyMs);
+		}
+	}
+}

@@ -1,0 +1,89 @@
+/**
+ * Set Up Google Cloud, at activation (pull delivery): the topic, Gmail's publisher grant and the
+ * pull subscription are made when missing and checked when present (core/setup.ts). Every n8n
+ * process may run it at once; it is idempotent. A credential that may not manage Pub/Sub falls
+ * back to what exists, which is what the manual set-up relies on anyway.
+ */
+import { NodeOperationError, type INode } from 'n8n-workflow';
+import { ACK_DEADLINE_SECONDS, ensureGoogleCloud, PubSubAdminError, type PushAuthentication, type SetUpReport, type WantedSubscription } from '../core/setup';
+import { projectOfName } from '../core/names';
+import { authFor, type N8nContext } from '../transport/auth';
+import { createPubSubAdmin, PUBSUB_SCOPE } from '../transport/pubsubAdmin';
+import type { TriggerConfig } from './config';
+
+interface Logger {
+	info(message: string): void;
+	warn(message: string): void;
+}
+
+/** How push subscriptions reach the node: the endpoint and, for OIDC, who signs. */
+export interface PushTarget {
+	pushEndpoint: string;
+	oidc?: PushAuthentication;
+}
+
+/**
+ * Runs the set-up when the node asks for it. `push` is given for push delivery; the push
+ * subscription is then named as the user named it, or after the workflow and node.
+ */
+export async function setUpGoogleCloud(
+	context: N8nContext & { logger: Logger; getWorkflow(): { id?: string } },
+	config: TriggerConfig,
+	push?: PushTarget,
+): Promise<SetUpReport | undefined> {
+	if (!config.setUpGoogleCloud) return undefined;
+	const topic = config.watch.topicName;
+	const project = projectOfName(topic) ?? '';
+	const name = config.subscriptionName ?? defaultPushSubscription(project, context.getWorkflow().id, context.getNode().id);
+	const wanted: WantedSubscription = push
+		? { name, topic, kind: 'push', pushEndpoint: push.pushEndpoint, ...(push.oidc && { oidc: push.oidc }), ackDeadlineSeconds: ACK_DEADLINE_SECONDS }
+		: { name, topic, kind: 'pull', ackDeadlineSeconds: ACK_DEADLINE_SECONDS };
+	const admin = createPubSubAdmin(await authFor(context, config.authentication, [PUBSUB_SCOPE]));
+	const started = Date.now();
+	try {
+		const report = await ensureGoogleCloud(admin, topic, wanted);
+		context.logger.info(
+			`Gmail Push Trigger: Google Cloud set up: topic ${topic} ${report.topic}, Gmail's publisher grant ${report.grant}, ` +
+				`${wanted.kind} subscription ${name} ${report.subscription} (${report.calls} Pub/Sub calls, ${Date.now() - started} ms)`,
+		);
+		for (const warning of report.warnings ?? []) context.logger.warn(`Gmail Push Trigger: ${warning}`);
+		return report;
+	} catch (error) {
+		if (error instanceof PubSubAdminError && (error.status === 401 || error.status === 403)) {
+			// Not allowed to manage Pub/Sub: carry on with what exists. If something is missing, the
+			// watch or the subscriber fails next with its own message saying what to create.
+			context.logger.warn(
+				`Gmail Push Trigger: could not set up Google Cloud in project ${project} (${error.message}); using the topic and the subscription as they are. ` +
+					'To let the node set them up, give the credential the Pub/Sub Admin role in the project (IAM & Admin > IAM), or turn off Set Up Google Cloud.',
+			);
+			return undefined;
+		}
+		throw setUpError(context.getNode(), error, project);
+	}
+}
+
+/** One push subscription per workflow and node: Pub/Sub hands each message to one endpoint. */
+export function defaultPushSubscription(project: string, workflowId: string | undefined, nodeId: string | undefined): string {
+	const id = [workflowId, nodeId?.slice(0, 8)].filter(Boolean).join('-').replace(/[^A-Za-z0-9-]/g, '');
+	return `projects/${project}/subscriptions/n8n-gmail-push-${id}`;
+}
+
+function setUpError(node: INode, error: unknown, project: string): NodeOperationError {
+	const message = error instanceof Error ? error.message : String(error);
+	if (error instanceof PubSubAdminError && error.reason === 'SUBSCRIPTION_MISMATCH') {
+		return new NodeOperationError(node, message, { description: 'Set Up Google Cloud does not change a subscription that already exists: it may serve someone else.' });
+	}
+	if (error instanceof PubSubAdminError && error.status === 404) {
+		return new NodeOperationError(node, `Project ${project} was not found, or its Pub/Sub API is not enabled: ${message}`, {
+			description: `Check the project id in the Topic Name, and enable the API: https://console.cloud.google.com/apis/library/pubsub.googleapis.com?project=${project}`,
+		});
+	}
+	if (error instanceof PubSubAdminError && error.reason === 'FAILED_PRECONDITION' && /organization|constraint|permitted customer/i.test(message)) {
+		return new NodeOperationError(node, `An organisation policy blocks the grant for Gmail: ${message}`, {
+			description:
+				'The constraint iam.allowedPolicyMemberDomains must allow gmail-api-push@system.gserviceaccount.com on this topic: ask your Google Cloud administrator (IAM & Admin > Organization Policies).',
+		});
+	}
+	return new NodeOperationError(node, `Setting up Google Cloud failed: ${message}`);
+}
+
