@@ -25,7 +25,9 @@ import {
 	type WorkflowJson,
 	itemsOf,
 } from '../support/n8n';
-import { startPubSubEmulator, type PubSubEmulator } from '../support/pubsubEmulator';
+import { plainRequest, startPubSubEmulator, type PubSubEmulator } from '../support/pubsubEmulator';
+import { pubSubAdminRoutes, startFakeIam } from '../support/fakeIam';
+import { GMAIL_PUBLISHER, PUBLISHER_ROLE, publisherGranted } from '../../nodes/GmailPushTrigger/core/setup';
 
 jest.setTimeout(120_000);
 
@@ -59,6 +61,18 @@ function oauthVariant(workflow: WorkflowJson): WorkflowJson {
 	trigger.webhookId = '0d6c3f1e-5b7a-4e2d-8c9f-7a1b2c3d4e5f';
 	trigger.parameters.authentication = 'oAuth2';
 	trigger.credentials = { gmailPushOAuth2Api: { id: 'REPLACED-BY-THE-TEST', name: 'Gmail Push OAuth2' } };
+	return copy;
+}
+
+/** The push workflow as the editor adds it today (version 1.1: Set Up Google Cloud on), on its own topic. */
+function setUpVariant(workflow: WorkflowJson, topic: string): WorkflowJson {
+	const copy = JSON.parse(JSON.stringify(workflow)) as WorkflowJson;
+	copy.name = `${workflow.name} set up`;
+	copy.nodes.forEach((node, i) => (node.id = `${String(node.id).slice(0, -2)}c${i}`));
+	const trigger = copy.nodes.find((n) => n.name === TRIGGER)!;
+	trigger.webhookId = '7c2d4e6f-8a9b-4c1d-9e2f-3a4b5c6d7e8f';
+	trigger.typeVersion = 1.1;
+	trigger.parameters.topicName = topic;
 	return copy;
 }
 
@@ -378,6 +392,52 @@ describe.each(selectedMajors())('Gmail Push Trigger, push delivery, in n8n %i.x'
 			const stops = fake.count('users.stop');
 			expect((await session.api.deactivate(id)).status).toBe(200);
 			await waitFor('users.stop', () => fake.count('users.stop') > stops, 30_000);
+		});
+	});
+	it('a node added now (version 1.1) sets Google Cloud up for push: the emulator pushes the first email to the Production URL', async () => {
+		await step(async () => {
+			const iam = await startFakeIam(emulator.baseUrl);
+			for (const route of pubSubAdminRoutes(iam)) fake.addRoute(route);
+			const topic = `projects/test-project/topics/gmail-push-set-up-v${major}`;
+			const workflow = setUpVariant(fixture, topic);
+			const trigger = workflow.nodes.find((n) => n.name === TRIGGER)!;
+			const webhookPath = `${trigger.webhookId}/webhook`;
+			// Gmail's side: to the watch's topic, when gmail-api-push may publish there.
+			const unsubscribe = fake.mailbox.subscribe((change) => {
+				const target = fake.mailbox.watch?.topicName;
+				if (change.notifies && target && publisherGranted({ bindings: iam.policy(target)?.bindings })) void emulator.publish(target, change.notificationData);
+			});
+			try {
+				expect((await plainRequest(`${emulator.baseUrl}/v1/${topic}`, 'GET')).status).toBe(404);
+				const id = await session.api.importWorkflow(workflow, [credential]);
+				const from = session.n8n.logOffset();
+				const watches = fake.count('users.watch');
+				expect((await session.api.activate(id)).status).toBe(200);
+				await session.api.waitForWebhookRegistered(webhookPath);
+				await session.n8n.waitForLog(/Google Cloud set up: topic \S+ created, Gmail's publisher grant granted, push subscription \S+ created/, 30_000, from);
+				await waitFor('the watch on the new topic', () => fake.mailbox.watch?.topicName === topic, 30_000);
+				await sleep(SETTLE_MS);
+				// One watch, after the set-up: the trigger (beside create() in 2.x) waited and took it over.
+				expect(fake.count('users.watch') - watches).toBe(1);
+
+				expect(iam.policy(topic)?.bindings).toEqual([{ role: PUBLISHER_ROLE, members: [GMAIL_PUBLISHER] }]);
+				const name = `projects/test-project/subscriptions/n8n-gmail-push-${id}-${String(trigger.id).slice(0, 8)}`;
+				const made = JSON.parse((await plainRequest(`${emulator.baseUrl}/v1/${name}`, 'GET')).text) as { topic?: string; pushConfig?: { pushEndpoint?: string }; expirationPolicy?: { ttl?: string } };
+				expect(made.topic).toBe(topic);
+				expect(made.pushConfig?.pushEndpoint).toMatch(new RegExp(`/webhook/${webhookPath}\\?token=${encodeURIComponent(SECRET)}$`));
+				expect(made.expirationPolicy?.ttl).toBeFalsy();
+
+				const mail = deliver('pushed after the automatic set-up');
+				await waitFor('the pushed item', async () => ((await session.api.executions(id)).flatMap((e) => itemsOf(e, TRIGGER)).length >= 1 ? true : undefined), 30_000);
+				await sleep(SETTLE_MS);
+				expect((await session.api.executions(id)).flatMap((e) => itemsOf(e, TRIGGER)).map((i) => i.id)).toEqual([mail.id]);
+				const stops = fake.count('users.stop');
+				expect((await session.api.deactivate(id)).status).toBe(200);
+				await waitFor('users.stop', () => fake.count('users.stop') > stops, 30_000);
+			} finally {
+				unsubscribe();
+				await iam.close();
+			}
 		});
 	});
 });

@@ -23,15 +23,15 @@ export interface PushTarget {
 }
 
 /**
- * Runs the set-up when the node asks for it. `push` is given for push delivery; the push
- * subscription is then named as the user named it, or after the workflow and node.
+ * Runs the set-up when the node asks for it. `push` is given for push delivery (and only then);
+ * the push subscription is named as the user named it, or after the workflow and node.
  */
 export async function setUpGoogleCloud(
 	context: N8nContext & { logger: Logger; getWorkflow(): { id?: string } },
 	config: TriggerConfig,
 	push?: PushTarget,
 ): Promise<SetUpReport | undefined> {
-	if (!config.setUpGoogleCloud) return undefined;
+	if (!config.setUpGoogleCloud || (config.delivery === 'push') !== (push !== undefined)) return undefined;
 	const topic = config.watch.topicName;
 	const project = projectOfName(topic) ?? '';
 	const name = config.subscriptionName ?? defaultPushSubscription(project, context.getWorkflow().id, context.getNode().id);

@@ -20,7 +20,7 @@ import { engineKeyOf, gmailPortFor, stateOf } from './context';
 import { ensureWatch } from './engine';
 import { toNodeApiError } from './errors';
 import { catchUpState, forgetWatch, type TriggerState } from './state';
-import { findEngine, forgetFailures, markWatchStopped, recordedWatch, watchedByOthers, watchStoppedSince } from './registry';
+import { findEngine, forgetFailures, markSetUp, markWatchStopped, recordedWatch, watchedByOthers, watchStoppedSince } from './registry';
 import { scheduleSelfTestCall } from './testRun';
 import { pushReachesTrigger, pushUnreachableError } from './queueMode';
 
@@ -45,7 +45,7 @@ function isTestWebhook(context: IHookFunctions): boolean {
  */
 export async function checkExists(this: IHookFunctions): Promise<boolean> {
 	if (isManual(this)) return false; // so that create() runs and fetches a sample
-	if (!RESTARTS.includes(this.getActivationMode())) return false;
+	if (!isRestart(this.getActivationMode())) return false;
 	const config = readConfig(this);
 	const key = engineKeyOf(this);
 	const watch = newerWatch(stateOf(this).watch, recordedWatch(key)?.watch);
@@ -55,6 +55,11 @@ export async function checkExists(this: IHookFunctions): Promise<boolean> {
 
 /** Activation modes in which n8n re-adds an already active workflow's webhooks. */
 const RESTARTS: readonly string[] = ['init', 'leadershipChange'];
+
+/** n8n re-adds an active workflow (its start, a new leader), as opposed to a user's activation or save. */
+export function isRestart(mode: string): boolean {
+	return RESTARTS.includes(mode);
+}
 
 function newerWatch(a: WatchState | undefined, b: WatchState | undefined): WatchState | undefined {
 	if (!a || !b) return a ?? b;
@@ -67,22 +72,32 @@ export async function create(this: IHookFunctions): Promise<boolean> {
 		scheduleSelfTestCall(this.getNodeWebhookUrl('default') ?? '', (message) => this.logger.warn(message));
 		return true;
 	}
-	const config = readConfig(this);
-	if (!pushReachesTrigger()) throw pushUnreachableError(this.getNode());
+	let settle = () => {};
+	markSetUp(engineKeyOf(this), new Promise<void>((resolve) => (settle = resolve)));
+	try {
+		return await setUpAndWatch(this);
+	} finally {
+		settle();
+	}
+}
+
+async function setUpAndWatch(context: IHookFunctions): Promise<boolean> {
+	const config = readConfig(context);
+	if (!pushReachesTrigger()) throw pushUnreachableError(context.getNode());
 	// A push set-up that cannot authenticate any push fails activation, not every notification.
-	const productionUrl = this.getNodeWebhookUrl('default') ?? '';
-	const pushAuth = await readPushAuth(this, productionUrl);
+	const productionUrl = context.getNodeWebhookUrl('default') ?? '';
+	const pushAuth = await readPushAuth(context, productionUrl);
 	// Before the watch: Gmail refuses to watch a topic it may not publish to.
-	const setUp = await setUpGoogleCloud(this, config, pushTarget(productionUrl, pushAuth));
-	const stored = stateOf(this);
+	const setUp = await setUpGoogleCloud(context, config, pushTarget(productionUrl, pushAuth));
+	const stored = stateOf(context);
 	// A first activation has no cursor to roll back: it sets the cursor in the static data. Any
 	// other watches on a copy that is never written back (see the top of this file).
 	const state = stored.cursor === undefined ? stored : (JSON.parse(JSON.stringify(stored)) as TriggerState);
-	const port = await gmailPortFor(this, config);
+	const port = await gmailPortFor(context, config);
 	try {
-		await whileGrantPropagates(setUp?.grant === 'granted', async () => await ensureWatch(engineKeyOf(this), port, state, config.watch, this.logger, Date.now()));
+		await whileGrantPropagates(setUp?.grant === 'granted', async () => await ensureWatch(engineKeyOf(context), port, state, config.watch, context.logger, Date.now()));
 	} catch (error) {
-		throw toNodeApiError(this.getNode(), error, { topicName: config.watch.topicName, during: 'watch' });
+		throw toNodeApiError(context.getNode(), error, { topicName: config.watch.topicName, during: 'watch' });
 	}
 	return true;
 }

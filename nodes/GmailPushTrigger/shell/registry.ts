@@ -102,6 +102,24 @@ export function recordedWatch(key: string): RecordedWatch | undefined {
 	return recordedWatches.get(key);
 }
 
+/**
+ * create()'s Google Cloud set-up and watch, per node, while under way or done in this process.
+ * n8n 2.x starts the trigger and create() side by side: a push trigger's first watch waits for
+ * the set-up, or Gmail would be asked to watch a topic that does not exist yet.
+ */
+const setUps = new Map<string, Promise<void>>();
+
+export function markSetUp(key: string, settled: Promise<void>): void {
+	setUps.set(key, settled);
+}
+
+/** Waits for the node's set-up in this process: up to `graceMs` for one to start, then until it ends. */
+export async function setUpSettled(key: string, graceMs: number, pollMs = 100): Promise<void> {
+	const until = Date.now() + graceMs;
+	while (!setUps.has(key) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, pollMs));
+	await setUps.get(key);
+}
+
 /** A deliberate deactivation or save starts afresh. */
 export function forgetFailures(key: string): void {
 	failureRecords.delete(key);

@@ -22,12 +22,16 @@ import { readConfig, type TriggerConfig } from './config';
 import { engineKeyOf, gmailPortFor, stateOf } from './context';
 import { MailboxEngine } from './engine';
 import { lastingFailureError, toNodeApiError } from './errors';
-import { failureRecordFor, holdWatch, markWatchStopped, registerEngine, watchedByOthers } from './registry';
+import { failureRecordFor, holdWatch, markWatchStopped, registerEngine, setUpSettled, watchedByOthers } from './registry';
+import { isRestart } from './lifecycle';
 import { toExecutionData } from './state';
 import { trackedDelivery } from './redelivery';
 import { setUpGoogleCloud } from './googleCloud';
 import { whileGrantPropagates } from '../transport/retry';
 import { pushReachesTrigger, pushUnreachableError } from './queueMode';
+
+/** How long a push trigger waits for create() to start its set-up (n8n 2.x starts both at once). */
+const SET_UP_GRACE_MS = 10_000;
 
 /** How often the timer looks at its duties (they themselves are due hourly or daily). */
 export const TICK_MS = 60 * 1000;
@@ -85,13 +89,17 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 
 	// Awaited before we return: n8n saves the static data right after activation, so the
 	// cursor and watch set here survive a restart even before the first email.
-	// Before the watch: Gmail refuses to watch a topic it may not publish to.
-	const setUp = await setUpGoogleCloud(this, config);
+	// Before the watch: Gmail refuses to watch a topic it may not publish to. (Push sets up in
+	// create(), which knows the Production URL and runs first.)
+	const setUp = config.delivery === 'pull' ? await setUpGoogleCloud(this, config) : undefined;
 	try {
 		if (config.delivery === 'pull') {
 			// closeFunction stopped the watch at the last shutdown: always watch anew.
 			await whileGrantPropagates(setUp?.grant === 'granted', async () => await engine.ensureWatch(key, { force: true }));
 		} else if (config.delivery === 'push') {
+			// A user's activation runs create() too (1.x before this, 2.x beside it): with the set-up
+			// on, watch only once it made the topic and the grant (its watch is then taken over).
+			if (config.setUpGoogleCloud && !isRestart(this.getActivationMode())) await setUpSettled(key, SET_UP_GRACE_MS);
 			await engine.ensureWatch(key);
 		} else {
 			await engine.ensureCursor();
