@@ -1,6 +1,7 @@
 /**
- * Set Up Google Cloud, at activation (pull delivery): the topic, Gmail's publisher grant and the
- * pull subscription are made when missing and checked when present (core/setup.ts). Every n8n
+ * Set Up Google Cloud, at activation: the topic, Gmail's publisher grant and the subscription
+ * (pull: from trigger(); push: from create(), which knows the Production URL) are made when
+ * missing and checked when present (core/setup.ts). Every n8n
  * process may run it at once; it is idempotent. A credential that may not manage Pub/Sub falls
  * back to what exists, which is what the manual set-up relies on anyway.
  */

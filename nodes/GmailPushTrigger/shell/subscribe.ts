@@ -87,11 +87,11 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 			this.emitError(lastingFailureError(this.getNode(), error, { topicName: config.watch.topicName, during, watchExpiration: stateOf(this).watch?.expiration })),
 	});
 
+	// Before the watch: Gmail refuses to watch a topic it may not publish to. (Push sets up in
+	// create(), which knows the Production URL.)
+	const setUp = config.delivery === 'pull' ? await setUpGoogleCloud(this, config) : undefined;
 	// Awaited before we return: n8n saves the static data right after activation, so the
 	// cursor and watch set here survive a restart even before the first email.
-	// Before the watch: Gmail refuses to watch a topic it may not publish to. (Push sets up in
-	// create(), which knows the Production URL and runs first.)
-	const setUp = config.delivery === 'pull' ? await setUpGoogleCloud(this, config) : undefined;
 	try {
 		if (config.delivery === 'pull') {
 			// closeFunction stopped the watch at the last shutdown: always watch anew.
