@@ -207,7 +207,7 @@ describe.each(selectedMajors())('Gmail Push Trigger, pull delivery, in n8n %i.x'
 
 			await activateAndWait(ctx, id, auto.name);
 
-			await ctx.session.n8n.waitForLog(/Google Cloud set up: topic \S+ created, Gmail's publisher grant granted, subscription \S+ created/, 10_000, from);
+			await ctx.session.n8n.waitForLog(/Google Cloud set up: topic \S+ created, Gmail's publisher grant granted, pull subscription \S+ created/, 10_000, from);
 			expect((await inEmulator(autoTopic)).status).toBe(200);
 			const made = (await inEmulator(autoSubscription)).body as { topic?: string; ackDeadlineSeconds?: number; pushConfig?: { pushEndpoint?: string }; expirationPolicy?: { ttl?: string } };
 			expect(made).toMatchObject({ topic: autoTopic, ackDeadlineSeconds: 60 });
