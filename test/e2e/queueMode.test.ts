@@ -14,6 +14,7 @@
  * Push delivery with the main serving no production webhooks (N8N_DISABLE_PRODUCTION_MAIN_PROCESS,
  * the set-up with webhook processes) is refused at activation, naming pull.
  */
+import { randomUUID } from 'node:crypto';
 import { startPubSubEmulator, type PubSubEmulator } from '../support/pubsubEmulator';
 import { startQueueStack, type QueueStack } from '../support/queueStack';
 import { itemsOf, selectedMajors, sleep, waitFor, type ExecutionSummary, type WorkflowJson } from '../support/n8n';
@@ -40,7 +41,9 @@ afterAll(async () => {
 /** Trigger → Wait (3 s, in the worker's process) → No Operation. */
 function slowWorkflow(name: string, delivery: Delivery, extra: { topicName?: string; subscriptionName?: string } = {}): WorkflowJson {
 	const workflow = triggerWorkflow({ name, delivery, ...extra, pollIntervalMinutes: 1 });
-	const wait = { id: `${workflow.webhookId}-wait`, name: 'Wait', type: 'n8n-nodes-base.wait', typeVersion: 1.1, position: [120, 0] as [number, number], parameters: { resume: 'timeInterval', amount: WAIT_SECONDS, unit: 'seconds' }, webhookId: `${workflow.webhookId}-w` };
+	// Node ids and webhook ids are UUIDs, as the editor makes them: n8n 2.41 keeps trigger and
+	// webhook node ids in varchar(36) columns and fails to record a longer one.
+	const wait = { id: randomUUID(), name: 'Wait', type: 'n8n-nodes-base.wait', typeVersion: 1.1, position: [120, 0] as [number, number], parameters: { resume: 'timeInterval', amount: WAIT_SECONDS, unit: 'seconds' }, webhookId: randomUUID() };
 	workflow.nodes.splice(1, 0, wait);
 	workflow.connections = {
 		[TRIGGER]: { main: [[{ node: 'Wait', type: 'main', index: 0 }]] },
@@ -170,12 +173,22 @@ describe.each(selectedMajors())('queue mode (PostgreSQL, Redis, a main, 2 worker
 			await late;
 
 			for (const delivery of ['pull', 'poll'] as const) {
-				await waitFor(
-					`all ${EMAILS} emails in successful ${delivery} executions`,
-					async () => new Set(emailIds(await api.executions(ids[delivery]))).size >= EMAILS,
-					delivery === 'poll' ? 300_000 : 180_000,
-					2000,
-				);
+				try {
+					await waitFor(
+						`all ${EMAILS} emails in successful ${delivery} executions`,
+						async () => new Set(emailIds(await api.executions(ids[delivery]))).size >= EMAILS,
+						delivery === 'poll' ? 300_000 : 180_000,
+						2000,
+					);
+				} catch (error) {
+					// Say what is missing and what the trigger did, so that a failure can be read.
+					const executions = await api.executions(ids[delivery]);
+					const emitted = new Set(emailIds(executions));
+					const missing = delivered.filter((id) => !emitted.has(id));
+					const statuses = executions.map((e) => `${e.id}:${e.status}:${itemsOf(e, TRIGGER).length}`).join(' ');
+					const trigger = main.grep(/Gmail Push Trigger/).slice(-40).join('\n');
+					throw new Error(`${(error as Error).message}\n${missing.length} of ${delivered.length} emails missing (first: ${missing.slice(0, 5).join(', ')})\nexecutions (id:status:items): ${statuses}\nthe main's last trigger lines:\n${trigger}`);
+				}
 			}
 			// Let stragglers (a late emission again) land before counting.
 			await sleep(8000);
