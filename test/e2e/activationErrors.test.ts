@@ -8,6 +8,8 @@ import path from 'path';
 import type { FakeGoogle } from '../support/fakeGoogle';
 import { selectedMajors, waitFor, type CredentialRef, type N8nSession, type WorkflowJson } from '../support/n8n';
 import { startStack } from '../support/stack';
+import { startPubSubEmulator, type PubSubEmulator } from '../support/pubsubEmulator';
+import { pubSubAdminRoutes, startFakeIam, type FakeIam } from '../support/fakeIam';
 
 jest.setTimeout(120_000);
 
@@ -30,14 +32,23 @@ describe.each(selectedMajors())('activation errors say what to fix, in n8n %i.x'
 	let session: N8nSession;
 	let credential: CredentialRef;
 	let n = 0;
+	/** Pub/Sub as Google serves it, for the set-up check a failed activation runs: the topic exists, without Gmail's grant. */
+	let emulator: PubSubEmulator;
+	let iam: FakeIam;
 
 	beforeAll(async () => {
+		emulator = await startPubSubEmulator();
+		iam = await startFakeIam(emulator.baseUrl);
+		await emulator.createTopic('projects/test-project/topics/gmail-push');
 		({ fake, session, credential } = await startStack(major));
+		for (const route of pubSubAdminRoutes(iam)) fake.addRoute(route);
 	}, 240_000);
 
 	afterAll(async () => {
 		await session?.close();
 		await fake?.close();
+		await iam?.close();
+		await emulator?.stop();
 	});
 
 	afterEach(() => {
@@ -64,6 +75,10 @@ describe.each(selectedMajors())('activation errors say what to fix, in n8n %i.x'
 		const message = await activationMessage({}, /gmail-api-push/);
 		expect(message).toMatch(/Grant gmail-api-push@system\.gserviceaccount\.com the Pub\/Sub Publisher role on projects\/test-project\/topics\/gmail-push/);
 		expect(message).toMatch(/roles\/pubsub\.publisher/);
+		// The set-up check that follows a failed activation confirms it from the topic's policy.
+		// (1.x answers with the error's description, every line; 2.x logs its message, the failing lines.)
+		expect(message).toMatch(/[Ss]et-up check:[\s\S]*Gmail's publisher grant: gmail-api-push@system\.gserviceaccount\.com may not publish to the topic/);
+		expect(message).not.toMatch(/✗ Topic:|\| Topic:|check: Topic:/);
 	});
 
 	it('a topic in another project than the credential\'s says so', async () => {

@@ -13,6 +13,8 @@
  * dedupe record) in the DB unchanged, and (pull) no message taken from the production subscription.
  */
 import { startPubSubEmulator, type PubSubEmulator } from '../support/pubsubEmulator';
+import { GMAIL_PUBLISHER, PUBLISHER_ROLE } from '../../nodes/GmailPushTrigger/core/setup';
+import { pubSubAdminRoutes, startFakeIam, type FakeIam } from '../support/fakeIam';
 import { selectedMajors, sleep, waitFor, type ExecutionSummary, itemsOf } from '../support/n8n';
 import type { StoredMessage } from '../support/fakeGoogle';
 import {
@@ -36,12 +38,16 @@ const SAMPLE_WITHIN_MS = 15_000;
 type Button = 'test step' | 'execute workflow';
 
 let emulator: PubSubEmulator;
+/** Google's IAM for the topics (the emulator has none): the test run checks Gmail's grant. */
+let iam: FakeIam;
 
 beforeAll(async () => {
 	emulator = await startPubSubEmulator(); // fails naming what is missing (Java, the emulator)
+	iam = await startFakeIam(emulator.baseUrl);
 }, 90_000);
 
 afterAll(async () => {
+	await iam?.close();
 	await emulator?.stop();
 });
 
@@ -78,7 +84,9 @@ describe.each(selectedMajors())('the editor test buttons on the Gmail Push Trigg
 	beforeAll(async () => {
 		await emulator.createTopic(topic);
 		await emulator.createPullSubscription(topic, subscription, 10);
+		iam.setPolicy(topic, { bindings: [{ role: PUBLISHER_ROLE, members: [GMAIL_PUBLISHER] }] });
 		ctx = await startE2e(major, { PUBSUB_EMULATOR_HOST: emulator.host });
+		for (const route of pubSubAdminRoutes(iam)) ctx.fake.addRoute(route);
 		for (const delivery of deliveries) ids[delivery] = await ctx.session.api.importWorkflow(workflows[delivery], [ctx.credential]);
 		emailWorkflowId = await ctx.session.api.importWorkflow(emailWorkflow, [ctx.credential]);
 
@@ -179,6 +187,53 @@ describe.each(selectedMajors())('the editor test buttons on the Gmail Push Trigg
 					expect(production).toHaveLength(d === 'push' ? 1 : 0);
 				}
 			});
+		});
+	});
+
+	it('a test run of a pull trigger whose Google Cloud set-up is incomplete fails with the set-up check: one line per prerequisite, saying what to do', async () => {
+		await ctx.step(async () => {
+			const brokenTopic = `projects/${PROJECT}/topics/gmail-manual-broken-v${major}`;
+			const missing = `projects/${PROJECT}/subscriptions/n8n-manual-missing-v${major}`;
+			await emulator.createTopic(brokenTopic); // present, but Gmail may not publish to it; no subscription
+			const workflow = triggerWorkflow({ name: `Gmail manual broken pull v${major}`, delivery: 'pull', topicName: brokenTopic, subscriptionName: missing });
+			const workflowId = await ctx.session.api.importWorkflow(workflow, [ctx.credential]);
+			const samples = ctx.fake.count('messages.list');
+
+			await pressButton(workflowId, 'test step');
+			const execution = await waitFor('the failed manual execution', async () => (await manualExecutions(workflowId)).find((e) => e.stoppedAt), SAMPLE_WITHIN_MS, 200);
+
+			expect(execution.status).toBe('error');
+			const error = (execution.data?.resultData.error ?? {}) as { message?: string; description?: string };
+			observed.push(`broken pull set-up, "test step": ${error.message}\n${error.description}`);
+			expect(error.message).toMatch(/^Set-up check: Gmail's publisher grant: gmail-api-push@system\.gserviceaccount\.com may not publish to the topic: grant it Pub\/Sub Publisher/);
+			expect(error.message).toContain(`Subscription: ${missing} does not exist: create it (gcloud pubsub subscriptions create n8n-manual-missing-v${major} --topic=${brokenTopic}`);
+			expect(error.description).toMatch(/^2 of 7 prerequisites fail/);
+			for (const line of ['✓ Gmail API: enabled', '✓ Pub/Sub API: enabled', '✓ Credential scopes', `✓ Topic: ${brokenTopic} exists`, "✗ Gmail's publisher grant", '? Organisation policy', '✗ Subscription']) {
+				expect(error.description).toContain(line);
+			}
+			expect(ctx.fake.count('messages.list')).toBe(samples); // no sample fetched
+			expect(iam.policy(brokenTopic)?.bindings ?? []).toEqual([]); // the check granted nothing
+		});
+	});
+
+	it('a test run of a push trigger whose topic Gmail may not publish to is refused with the set-up check, and listens for nothing', async () => {
+		await ctx.step(async () => {
+			const brokenTopic = `projects/${PROJECT}/topics/gmail-manual-broken-v${major}`;
+			await emulator.createTopic(brokenTopic).catch(() => undefined); // made by the pull test above when it ran
+			const workflow = triggerWorkflow({ name: `Gmail manual broken push v${major}`, delivery: 'push', topicName: brokenTopic });
+			const workflowId = await ctx.session.api.importWorkflow(workflow, [ctx.credential]);
+
+			const refused = await pressButton(workflowId, 'test step').then(
+				(answer) => new Error(`the test run was accepted: ${JSON.stringify(answer)}`),
+				(error: Error) => error,
+			);
+
+			observed.push(`broken push set-up, "test step": ${refused.message.slice(0, 600)}`);
+			expect(refused.message).toMatch(/Set-up check: Gmail's publisher grant: gmail-api-push@system\.gserviceaccount\.com may not publish to the topic/);
+			// Set Up Google Cloud is off: the node does not know the push subscription, and says so without failing on it.
+			expect(refused.message).not.toMatch(/Subscription:/);
+			expect(await manualExecutions(workflowId)).toHaveLength(0);
+			expect(ctx.fake.count('users.watch')).toBe(watches);
 		});
 	});
 

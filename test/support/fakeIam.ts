@@ -9,6 +9,11 @@
  * etag replaces the policy; a topic that does not exist answers 404; an existing topic without
  * a policy answers `{ etag }` only. `beforeSet` lets a test change the policy between someone's
  * read and their write, the race a read-modify-write must survive.
+ *
+ * Also like Google, for the set-up check: a project in `disabledProjects` answers every call with
+ * 403 SERVICE_DISABLED ("Cloud Pub/Sub API has not been used in project … or it is disabled"),
+ * and `allowedMemberDomains` plays the organisation policy iam.allowedPolicyMemberDomains: a
+ * policy naming a member outside those domains is refused with 400 FAILED_PRECONDITION.
  */
 import http from 'http';
 import type { AddressInfo } from 'net';
@@ -40,6 +45,10 @@ export interface FakeIam {
 	setPolicy(topic: string, policy: Omit<FakeIamPolicy, 'etag'>): void;
 	/** Runs once before the next accepted or refused setIamPolicy is judged. */
 	beforeSet: ((topic: string) => void) | undefined;
+	/** Projects whose Pub/Sub API is "disabled". */
+	readonly disabledProjects: Set<string>;
+	/** When set, the domains an organisation policy allows in IAM policies (domain restricted sharing). */
+	allowedMemberDomains: string[] | undefined;
 	close(): Promise<void>;
 }
 
@@ -64,6 +73,8 @@ export async function startFakeIam(emulatorBaseUrl: string): Promise<FakeIam> {
 			policies.set(topic, { ...structuredClone(policy), etag: nextEtag() });
 		},
 		beforeSet: undefined,
+		disabledProjects: new Set<string>(),
+		allowedMemberDomains: undefined,
 		close: async () =>
 			await new Promise<void>((resolve) => {
 				server.close(() => resolve());
@@ -78,6 +89,18 @@ export async function startFakeIam(emulatorBaseUrl: string): Promise<FakeIam> {
 			void (async () => {
 				const body = Buffer.concat(chunks).toString('utf8');
 				const url = new URL(req.url ?? '/', 'http://fake');
+				const project = /^\/v1\/projects\/([^/]+)\//.exec(url.pathname)?.[1];
+				if (project && fake.disabledProjects.has(project)) {
+					calls.push(`disabled ${req.method} ${url.pathname.replace(/^\/v1\//, '')}`);
+					return reply(res, 403, {
+						error: {
+							code: 403,
+							status: 'PERMISSION_DENIED',
+							message: `Cloud Pub/Sub API has not been used in project ${project} before or it is disabled. Enable it by visiting https://console.developers.google.com/apis/api/pubsub.googleapis.com/overview?project=${project} then retry.`,
+							details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'SERVICE_DISABLED', domain: 'googleapis.com' }],
+						},
+					});
+				}
 				const iam = /^\/v1\/(projects\/[^/]+\/topics\/[^/:]+):(getIamPolicy|setIamPolicy)$/.exec(url.pathname);
 				if (!iam) {
 					calls.push(`${req.method} ${url.pathname.replace(/^\/v1\//, '')}`);
@@ -101,6 +124,11 @@ export async function startFakeIam(emulatorBaseUrl: string): Promise<FakeIam> {
 				hook?.(topic);
 				const wanted = (JSON.parse(body || '{}') as { policy?: FakeIamPolicy }).policy;
 				if (!wanted) return reply(res, 400, googleError(400, 'INVALID_ARGUMENT', 'policy is required'));
+				const allowed = fake.allowedMemberDomains;
+				const outside = (wanted.bindings ?? []).flatMap((b) => b.members ?? []).filter((m) => allowed && !allowed.some((d) => m.toLowerCase().endsWith(`@${d}`)));
+				if (outside.length > 0) {
+					return reply(res, 400, googleError(400, 'FAILED_PRECONDITION', 'One or more users named in the policy do not belong to a permitted customer,  perhaps due to an organization policy.'));
+				}
 				const current = policies.get(topic);
 				if (wanted.etag !== undefined && wanted.etag !== current?.etag) {
 					return reply(res, 409, googleError(409, 'ABORTED', 'There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.'));

@@ -11,6 +11,7 @@ import { projectOfName } from '../core/names';
 import { authFor, type N8nContext } from '../transport/auth';
 import { createPubSubAdmin, PUBSUB_SCOPE } from '../transport/pubsubAdmin';
 import type { TriggerConfig } from './config';
+import { withSetUpCheck } from './setUpCheck';
 
 interface Logger {
 	info(message: string): void;
@@ -35,10 +36,8 @@ export async function setUpGoogleCloud(
 	if (!config.setUpGoogleCloud || (config.delivery === 'push') !== (push !== undefined)) return undefined;
 	const topic = config.watch.topicName;
 	const project = projectOfName(topic) ?? '';
-	const name = config.subscriptionName ?? defaultPushSubscription(project, context.getWorkflow().id, context.getNode().id);
-	const wanted: WantedSubscription = push
-		? { name, topic, kind: 'push', pushEndpoint: push.pushEndpoint, ...(push.oidc && { oidc: push.oidc }), ackDeadlineSeconds: ACK_DEADLINE_SECONDS }
-		: { name, topic, kind: 'pull', ackDeadlineSeconds: ACK_DEADLINE_SECONDS };
+	const wanted = wantedSubscription(context, config, push) as WantedSubscription;
+	const name = wanted.name;
 	const admin = createPubSubAdmin(await authFor(context, config.authentication, [PUBSUB_SCOPE]));
 	const started = Date.now();
 	try {
@@ -59,14 +58,36 @@ export async function setUpGoogleCloud(
 			);
 			return undefined;
 		}
-		throw setUpError(context.getNode(), error, project);
+		const refusal = isOrganisationPolicy(error) ? (error as Error).message : undefined;
+		throw await withSetUpCheck(setUpError(context.getNode(), error, project), context, config, push, refusal);
 	}
+}
+
+/**
+ * The subscription the node reads (pull) or is pushed through (push), as the set-up makes it and
+ * the set-up check expects it; undefined when pull names none or push without the set-up has
+ * none to name.
+ */
+export function wantedSubscription(context: N8nContext & { getWorkflow(): { id?: string } }, config: TriggerConfig, push?: PushTarget): WantedSubscription | undefined {
+	const topic = config.watch.topicName;
+	const name =
+		config.subscriptionName ??
+		(config.delivery === 'push' && config.setUpGoogleCloud ? defaultPushSubscription(projectOfName(topic) ?? '', context.getWorkflow().id, context.getNode().id) : undefined);
+	if (!name) return undefined;
+	return push
+		? { name, topic, kind: 'push', pushEndpoint: push.pushEndpoint, ...(push.oidc && { oidc: push.oidc }), ackDeadlineSeconds: ACK_DEADLINE_SECONDS }
+		: { name, topic, kind: 'pull', ackDeadlineSeconds: ACK_DEADLINE_SECONDS };
 }
 
 /** One push subscription per workflow and node: Pub/Sub hands each message to one endpoint. */
 export function defaultPushSubscription(project: string, workflowId: string | undefined, nodeId: string | undefined): string {
 	const id = [workflowId, nodeId?.slice(0, 8)].filter(Boolean).join('-').replace(/[^A-Za-z0-9-]/g, '');
 	return `projects/${project}/subscriptions/n8n-gmail-push-${id}`;
+}
+
+/** Google refused the grant because an organisation policy restricts who may be in IAM policies. */
+function isOrganisationPolicy(error: unknown): boolean {
+	return error instanceof PubSubAdminError && error.reason === 'FAILED_PRECONDITION' && /organization|constraint|permitted customer/i.test(error.message);
 }
 
 function setUpError(node: INode, error: unknown, project: string): NodeOperationError {
@@ -79,7 +100,7 @@ function setUpError(node: INode, error: unknown, project: string): NodeOperation
 			description: `Check the project id in the Topic Name, and enable the API: https://console.cloud.google.com/apis/library/pubsub.googleapis.com?project=${project}`,
 		});
 	}
-	if (error instanceof PubSubAdminError && error.reason === 'FAILED_PRECONDITION' && /organization|constraint|permitted customer/i.test(message)) {
+	if (isOrganisationPolicy(error)) {
 		return new NodeOperationError(node, `An organisation policy blocks the grant for Gmail: ${message}`, {
 			description:
 				'The constraint iam.allowedPolicyMemberDomains must allow gmail-api-push@system.gserviceaccount.com on this topic: ask your Google Cloud administrator (IAM & Admin > Organization Policies).',

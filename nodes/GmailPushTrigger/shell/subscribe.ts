@@ -27,6 +27,7 @@ import { isRestart } from './lifecycle';
 import { toExecutionData } from './state';
 import { trackedDelivery } from './redelivery';
 import { setUpGoogleCloud } from './googleCloud';
+import { runSetUpCheck, setUpCheckError, withSetUpCheck } from './setUpCheck';
 import { whileGrantPropagates } from '../transport/retry';
 import { pushReachesTrigger, pushUnreachableError } from './queueMode';
 
@@ -51,6 +52,10 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 	if (this.getMode() === 'manual') {
 		return {
 			manualTriggerFunction: async () => {
+				// Testing the node checks the set-up first: a wrong prerequisite is named here, with
+				// what to do, instead of as a silent trigger after activation.
+				const problem = await setUpCheckProblem(this, config);
+				if (problem) throw problem;
 				try {
 					this.emit([toExecutionData(await storeAttachments(this, [await newestSample(port, config, this)], config.attachmentPrefix))]);
 				} catch (error) {
@@ -105,7 +110,7 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 			await engine.ensureCursor();
 		}
 	} catch (error) {
-		throw toNodeApiError(this.getNode(), error, { topicName: config.watch.topicName, during: 'watch' });
+		throw await withSetUpCheck(toNodeApiError(this.getNode(), error, { topicName: config.watch.topicName, during: 'watch' }), this, config);
 	}
 
 	// One Gmail watch per mailbox: say so when another active trigger here already has it.
@@ -141,7 +146,7 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 			// as closeFunction would, so retries do not leave watches (100 units each) behind.
 			watcher?.release();
 			if (!watchedByOthers(engine.state.emailAddress, key)) await port.stop().catch(() => undefined);
-			throw new NodeOperationError(this.getNode(), (error as Error).message);
+			throw await withSetUpCheck(new NodeOperationError(this.getNode(), (error as Error).message), this, config);
 		}
 	}
 
@@ -191,6 +196,16 @@ async function pubSubAuth(context: ITriggerFunctions, config: TriggerConfig): Pr
 		refreshToken: tokens.refresh_token,
 		accessToken: tokens.access_token,
 	};
+}
+
+/** The test run's set-up check: an error naming what fails, or undefined (also when the check cannot run). */
+async function setUpCheckProblem(context: ITriggerFunctions, config: TriggerConfig): Promise<NodeOperationError | undefined> {
+	try {
+		return setUpCheckError(context.getNode(), await runSetUpCheck(context, config));
+	} catch (error) {
+		context.logger.warn(`Gmail Push Trigger: the set-up check could not run: ${(error as Error).message}`);
+		return undefined;
+	}
 }
 
 /** The newest email that passes the node's filters, shaped like a real item. */

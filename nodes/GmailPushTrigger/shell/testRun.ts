@@ -40,6 +40,14 @@ export function selfTestUrls(advertisedUrl: string, env: NodeJS.ProcessEnv = pro
 	return urls;
 }
 
+/** The Production URL of the node whose test URL n8n gave (n8n's endpoints differ in one path part). */
+export function productionUrlOf(testUrl: string, env: NodeJS.ProcessEnv = process.env): string {
+	const trim = (value: string) => value.replace(/^\/+|\/+$/g, '');
+	const testEndpoint = trim(env.N8N_ENDPOINT_WEBHOOK_TEST ?? 'webhook-test');
+	const endpoint = trim(env.N8N_ENDPOINT_WEBHOOK ?? 'webhook');
+	return testUrl.replace(`/${testEndpoint}/`, `/${endpoint}/`);
+}
+
 /** Fire and forget: a few tries over ~5 s; the editor keeps waiting if all fail. */
 export function scheduleSelfTestCall(advertisedUrl: string, log: (message: string) => void, delayMs = 500): void {
 	const urls = selfTestUrls(advertisedUrl);

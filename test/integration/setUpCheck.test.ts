@@ -1,0 +1,209 @@
+/**
+ * The set-up check (core/check.ts) through our real transports: the Gmail port against the fake
+ * Gmail, the Pub/Sub admin against Google's real Pub/Sub emulator behind the fake IAM (which
+ * also plays a disabled API and an organisation policy). Every wrong prerequisite gives its own
+ * line saying what to do; the check itself changes nothing.
+ */
+import { checkSetUp, failingLines, formatCheck, type CheckLine, type SetUpCheckInput } from '../../nodes/GmailPushTrigger/core/check';
+import { ensureGoogleCloud, GMAIL_PUBLISHER, PubSubAdminError, type WantedSubscription } from '../../nodes/GmailPushTrigger/core/setup';
+import type { GaxiosLikeOptions, GaxiosLikeResponse, RequestingAuth } from '../../nodes/GmailPushTrigger/transport/auth';
+import { createPubSubAdmin } from '../../nodes/GmailPushTrigger/transport/pubsubAdmin';
+import { SCOPES, type FakeGoogle } from '../support/fakeGoogle';
+import { pubSubAdminRoutes, startFakeIam, type FakeIam } from '../support/fakeIam';
+import { plainRequest, startPubSubEmulator, type PubSubEmulator } from '../support/pubsubEmulator';
+import { EMAIL, oauthClientFor, portFor, startFake } from './harness';
+
+const PUBSUB = 'https://www.googleapis.com/auth/pubsub';
+let emulator: PubSubEmulator;
+let iam: FakeIam;
+let fake: FakeGoogle;
+let projects = 0;
+
+beforeAll(async () => {
+	emulator = await startPubSubEmulator();
+	iam = await startFakeIam(emulator.baseUrl);
+	fake = await startFake();
+	for (const route of pubSubAdminRoutes(iam)) fake.addRoute(route);
+}, 60_000);
+afterAll(async () => {
+	await fake?.close();
+	await iam?.close();
+	await emulator?.stop();
+});
+afterEach(() => {
+	fake.faults.clear();
+	iam.allowedMemberDomains = undefined;
+});
+
+const plainAuth: RequestingAuth = {
+	async request(options: GaxiosLikeOptions): Promise<GaxiosLikeResponse> {
+		const body = options.data === undefined ? undefined : JSON.stringify(options.data);
+		const reply = await plainRequest(String(options.url), options.method ?? 'GET', body, { 'content-type': 'application/json' });
+		const data = reply.text ? (JSON.parse(reply.text) as unknown) : undefined;
+		if (reply.status >= 400) throw Object.assign(new Error(`HTTP ${reply.status}`), { response: { status: reply.status, data } });
+		return { data, status: reply.status, statusText: '', headers: {}, config: options, request: { responseURL: String(options.url) } };
+	},
+};
+
+function project() {
+	const id = `check-project-${++projects}`;
+	return { id, topic: `projects/${id}/topics/gmail-push`, subscription: `projects/${id}/subscriptions/gmail-push-n8n` };
+}
+
+const URL_ = 'https://n8n.example.com/webhook/abc/webhook';
+const SIGNER = 'push@check.iam.gserviceaccount.com';
+const pull = (topic: string, name: string): WantedSubscription => ({ name, topic, kind: 'pull', ackDeadlineSeconds: 60 });
+const push = (topic: string, name: string, endpoint = URL_): WantedSubscription => ({ name, topic, kind: 'push', pushEndpoint: endpoint, oidc: { serviceAccountEmail: SIGNER }, ackDeadlineSeconds: 60 });
+
+/** Admin calls as the node makes them: straight to the IAM proxy, or through the fake Google with a token's scopes. */
+const directAdmin = () => createPubSubAdmin(plainAuth, { rootUrl: iam.baseUrl });
+const adminWithScopes = (scopes: string[]) => createPubSubAdmin(oauthClientFor(fake, scopes) as unknown as RequestingAuth, { rootUrl: `${fake.baseUrl}/` });
+
+async function check(input: Partial<SetUpCheckInput> & Pick<SetUpCheckInput, 'topic'>, ports: { gmailScopes?: string[]; adminScopes?: string[] } = {}): Promise<CheckLine[]> {
+	const admin = ports.adminScopes ? adminWithScopes(ports.adminScopes) : directAdmin();
+	return await checkSetUp({ gmail: portFor(fake, ports.gmailScopes), admin }, { delivery: 'pull', setUpOn: false, ...input });
+}
+
+const statusOf = (lines: CheckLine[]) => Object.fromEntries(lines.map((l) => [l.prerequisite, l.status]));
+const lineOf = (lines: CheckLine[], prerequisite: CheckLine['prerequisite']) => lines.find((l) => l.prerequisite === prerequisite)?.text ?? '';
+
+describe('the set-up check', () => {
+	it('everything in place (pull): every prerequisite holds, one line each, and nothing is written', async () => {
+		const { topic, subscription } = project();
+		await ensureGoogleCloud(directAdmin(), topic, pull(topic, subscription));
+		const writes = () => iam.calls.filter((c) => c.startsWith('PUT ') || c === 'topics.setIamPolicy').length;
+		const before = writes();
+
+		const lines = await check({ topic, subscription: pull(topic, subscription) });
+
+		expect(statusOf(lines)).toEqual({
+			'Gmail API': 'ok',
+			'Pub/Sub API': 'ok',
+			'Credential scopes': 'ok',
+			Topic: 'ok',
+			"Gmail's publisher grant": 'ok',
+			'Organisation policy': 'ok',
+			Subscription: 'ok',
+		});
+		expect(lineOf(lines, 'Gmail API')).toContain(EMAIL);
+		expect(writes()).toBe(before);
+		expect(formatCheck(lines).split('\n')).toHaveLength(7);
+	});
+
+	it('an empty project with Set Up Google Cloud off: topic, grant and subscription each fail, with the command that makes them', async () => {
+		const { id, topic, subscription } = project();
+		const lines = await check({ topic, subscription: pull(topic, subscription) });
+
+		expect(failingLines(lines).map((l) => l.prerequisite)).toEqual(['Topic', "Gmail's publisher grant", 'Subscription']);
+		expect(lineOf(lines, 'Topic')).toContain(`gcloud pubsub topics create gmail-push --project=${id}`);
+		expect(lineOf(lines, "Gmail's publisher grant")).toContain(`--member=${GMAIL_PUBLISHER} --role=roles/pubsub.publisher`);
+		expect(lineOf(lines, 'Subscription')).toContain(`gcloud pubsub subscriptions create gmail-push-n8n --topic=${topic} --expiration-period=never`);
+		expect(statusOf(lines)['Organisation policy']).toBe('unknown');
+		expect((await plainRequest(`${emulator.baseUrl}/v1/${topic}`, 'GET')).status).toBe(404); // the check made nothing
+	});
+
+	it('the same project with Set Up Google Cloud on: nothing fails, what is missing is made at activation', async () => {
+		const { topic, subscription } = project();
+		const lines = await check({ topic, subscription: pull(topic, subscription), setUpOn: true });
+
+		expect(failingLines(lines)).toEqual([]);
+		expect(statusOf(lines)).toMatchObject({ Topic: 'at-activation', "Gmail's publisher grant": 'at-activation', Subscription: 'at-activation' });
+	});
+
+	it('the Gmail API not enabled: its line fails with the console link that enables it', async () => {
+		const { id, topic, subscription } = project();
+		await ensureGoogleCloud(directAdmin(), topic, pull(topic, subscription));
+		fake.faults.failNext('users.getProfile', 403, 1, {
+			reason: 'accessNotConfigured',
+			message: `Gmail API has not been used in project ${id} before or it is disabled. Enable it by visiting https://console.developers.google.com/apis/api/gmail.googleapis.com/overview?project=${id} then retry.`,
+		});
+
+		const lines = await check({ topic, subscription: pull(topic, subscription) });
+
+		expect(failingLines(lines).map((l) => l.prerequisite)).toEqual(['Gmail API']);
+		expect(lineOf(lines, 'Gmail API')).toContain(`https://console.cloud.google.com/apis/library/gmail.googleapis.com?project=${id}`);
+	});
+
+	it('the Pub/Sub API not enabled: its line fails with the link; what depends on it is not checked', async () => {
+		const { id, topic, subscription } = project();
+		iam.disabledProjects.add(id);
+
+		const lines = await check({ topic, subscription: pull(topic, subscription) });
+
+		expect(failingLines(lines).map((l) => l.prerequisite)).toEqual(['Pub/Sub API']);
+		expect(lineOf(lines, 'Pub/Sub API')).toContain(`https://console.cloud.google.com/apis/library/pubsub.googleapis.com?project=${id}`);
+		expect(statusOf(lines)).toMatchObject({ Topic: 'unknown', "Gmail's publisher grant": 'unknown' });
+	});
+
+	it('a credential without the Gmail or the Pub/Sub scope: the scopes line names the missing scope', async () => {
+		const { topic, subscription } = project();
+		await ensureGoogleCloud(directAdmin(), topic, pull(topic, subscription));
+
+		const noGmail = await check({ topic, subscription: pull(topic, subscription) }, { gmailScopes: [SCOPES.labels] });
+		expect(failingLines(noGmail).map((l) => l.prerequisite)).toEqual(['Credential scopes']);
+		expect(lineOf(noGmail, 'Credential scopes')).toContain(SCOPES.readonly);
+
+		const noPubSub = await check({ topic, subscription: pull(topic, subscription) }, { adminScopes: [SCOPES.readonly] });
+		expect(failingLines(noPubSub).map((l) => l.prerequisite)).toEqual(['Credential scopes']);
+		expect(lineOf(noPubSub, 'Credential scopes')).toContain(PUBSUB);
+
+		const both = await check({ topic, subscription: pull(topic, subscription) }, { adminScopes: [SCOPES.readonly, PUBSUB] });
+		expect(failingLines(both)).toEqual([]);
+	});
+
+	it('an organisation policy that refuses Gmail in IAM policies: the set-up is refused, and the check names the policy', async () => {
+		const { topic, subscription } = project();
+		iam.allowedMemberDomains = ['example.com'];
+		const refused = await ensureGoogleCloud(directAdmin(), topic, pull(topic, subscription)).then(
+			() => undefined,
+			(e: unknown) => e,
+		);
+		expect(refused).toBeInstanceOf(PubSubAdminError);
+		expect(refused).toMatchObject({ status: 400, reason: 'FAILED_PRECONDITION' });
+
+		const lines = await check({ topic, subscription: pull(topic, subscription), setUpOn: true, grantRefusal: (refused as Error).message });
+
+		expect(failingLines(lines).map((l) => l.prerequisite)).toEqual(['Organisation policy']);
+		expect(lineOf(lines, 'Organisation policy')).toMatch(/permitted customer.*iam\.allowedPolicyMemberDomains/);
+		expect(statusOf(lines)[`Gmail's publisher grant`]).toBe('at-activation');
+	});
+
+	it('a subscription attached to another topic fails its line, and is left as it is', async () => {
+		const { topic, subscription } = project();
+		await ensureGoogleCloud(directAdmin(), topic);
+		const other = topic.replace('gmail-push', 'someone-elses');
+		await emulator.createTopic(other);
+		await emulator.createPullSubscription(other, subscription);
+
+		const lines = await check({ topic, subscription: pull(topic, subscription), setUpOn: true });
+
+		expect(failingLines(lines).map((l) => l.prerequisite)).toEqual(['Subscription']);
+		expect(lineOf(lines, 'Subscription')).toContain(`is attached to ${other}, not to ${topic}`);
+	});
+
+	it('push: the endpoint and the push authentication each have their line', async () => {
+		const { topic, subscription } = project();
+		await ensureGoogleCloud(directAdmin(), topic, push(topic, subscription));
+
+		const right = await check({ delivery: 'push', topic, subscription: push(topic, subscription) });
+		expect(statusOf(right)).toMatchObject({ Subscription: 'ok', 'Push endpoint': 'ok', 'Push authentication': 'ok' });
+		expect(lineOf(right, 'Push authentication')).toContain(SIGNER);
+
+		const moved = await check({ delivery: 'push', topic, subscription: push(topic, subscription, 'https://n8n.example.org/webhook/abc/webhook') });
+		expect(failingLines(moved).map((l) => l.prerequisite)).toEqual(['Push endpoint']);
+		expect(lineOf(moved, 'Push endpoint')).toContain(`pushes to ${URL_}, not to this node's Production URL https://n8n.example.org/webhook/abc/webhook`);
+
+		const otherSigner = await check({ delivery: 'push', topic, subscription: { ...push(topic, subscription), oidc: { serviceAccountEmail: 'someone@else.iam.gserviceaccount.com' } } });
+		expect(failingLines(otherSigner).map((l) => l.prerequisite)).toEqual(['Push authentication']);
+		expect(lineOf(otherSigner, 'Push authentication')).toContain(`signs as ${SIGNER}`);
+	});
+
+	it('poll: only Gmail is checked (no Pub/Sub call)', async () => {
+		const { topic } = project();
+		const calls = iam.calls.length;
+		const lines = await checkSetUp({ gmail: portFor(fake) }, { delivery: 'poll', topic, setUpOn: false });
+		expect(lines.map((l) => l.prerequisite)).toEqual(['Gmail API', 'Credential scopes']);
+		expect(failingLines(lines)).toEqual([]);
+		expect(iam.calls.length).toBe(calls);
+	});
+});
