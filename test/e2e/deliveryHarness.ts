@@ -77,9 +77,9 @@ export function triggerWorkflow(spec: WorkflowSpec): WorkflowJson & { webhookId:
 }
 
 /** What n8n logs once a trigger() of the workflow has returned (1.x and 2.x say it differently). */
-export function triggerStartedLog(major: N8nMajor, workflowName: string): RegExp {
-	const name = workflowName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-	return major === 1 ? new RegExp(`Added triggers and pollers for workflow "${name}"`) : new RegExp(`Activated trigger node "${TRIGGER}"`);
+export function triggerStartedLog(major: N8nMajor, workflowName: string, triggerName = TRIGGER): RegExp {
+	const quote = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+	return major === 1 ? new RegExp(`Added triggers and pollers for workflow "${quote(workflowName)}"`) : new RegExp(`Activated trigger node "${quote(triggerName)}"`);
 }
 
 export interface TriggerStateInDb {

@@ -190,12 +190,16 @@ describe.each(selectedMajors())('Gmail Push Trigger, pull delivery, in n8n %i.x'
 			}
 			expect(message).toContain(`The subscription ${missing} does not exist`);
 			expect(message).toContain('gcloud pubsub subscriptions create no-such-subscription');
+			// The set-up check that follows names it too, and finds the rest in place.
+			expect(message).toMatch(new RegExp(`[Ss]et-up check:[\\s\\S]*Subscription: ${missing} does not exist`));
+			expect(message).not.toMatch(/Gmail's publisher grant: gmail-api-push\S* may not publish/);
 		});
 	});
 	it('a node added now (version 1.1) sets Google Cloud up from an empty project; the first email comes out once; a re-activation only reads', async () => {
 		await ctx.step(async () => {
-			// Every workflow above is a saved version-1 node: Set Up Google Cloud stayed off.
-			expect(ctx.fake.calls.filter((c) => c.method.startsWith('pubsub.'))).toEqual([]);
+			// Every workflow above is a saved version-1 node: Set Up Google Cloud stayed off and wrote
+			// nothing (the set-up check after the failed activation above only read).
+			expect(ctx.fake.calls.filter((c) => c.method.startsWith('pubsub.') && c.httpMethod !== 'GET')).toEqual([]);
 			const autoTopic = `projects/${PROJECT}/topics/gmail-auto-v${major}`;
 			const autoSubscription = `projects/${PROJECT}/subscriptions/n8n-auto-v${major}`;
 			expect((await inEmulator(autoTopic)).status).toBe(404);

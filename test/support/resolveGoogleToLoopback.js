@@ -7,7 +7,8 @@
  *   FAKE_GOOGLE_PORT=<port>                (optional: the fake's HTTPS port when it is not 443)
  *
  * Every DNS lookup of *.googleapis.com and accounts.google.com answers 127.0.0.1, so the
- * process's unmodified Google clients reach the fake Google server. Other names resolve normally.
+ * process's unmodified Google clients reach the fake Google server; so does slack.com, for the
+ * examples' Slack node (test/support/fakeSlack.ts). Other names resolve normally.
  * Patching dns.lookup covers http/https, node-fetch, axios and native fetch (undici), because
  * net.Socket#connect reads dns.lookup at call time.
  */
@@ -25,7 +26,7 @@ if (!globalThis[MARK]) {
 	const isGoogleHost = (hostname) => {
 		if (typeof hostname !== 'string') return false;
 		const h = hostname.toLowerCase().replace(/\.$/, '');
-		return h === 'googleapis.com' || h.endsWith('.googleapis.com') || h === 'accounts.google.com';
+		return h === 'googleapis.com' || h.endsWith('.googleapis.com') || h === 'accounts.google.com' || h === 'slack.com';
 	};
 
 	const wantsAll = (options) => typeof options === 'object' && options !== null && options.all === true;

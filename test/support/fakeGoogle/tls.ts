@@ -15,6 +15,8 @@ export const FAKE_GOOGLE_HOSTNAMES = [
 	'www.googleapis.com',
 	'pubsub.googleapis.com',
 	'accounts.google.com',
+	// The examples' Slack node (test/support/fakeSlack.ts) is answered by the same fake.
+	'slack.com',
 ] as const;
 
 export interface TlsMaterial {
@@ -28,7 +30,7 @@ export interface TlsMaterial {
 }
 
 /** Bump when the certificate contents change, so stale caches are not reused. */
-const CACHE_VERSION = 'v1';
+const CACHE_VERSION = 'v2';
 
 export function defaultTlsDir(): string {
 	return process.env.FAKE_GOOGLE_TLS_DIR ?? path.join(os.tmpdir(), `n8n-gmail-push-fake-google-tls-${CACHE_VERSION}`);
