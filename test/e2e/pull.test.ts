@@ -238,4 +238,51 @@ describe.each(selectedMajors())('Gmail Push Trigger, pull delivery, in n8n %i.x'
 			expect((await ctx.session.api.deactivate(id)).status).toBe(200);
 		});
 	});
+	/** Activates a workflow that must fail, and returns what n8n shows for it (1.x: the answer; 2.x: the publication status). */
+	const activationFailure = async (workflowId: string): Promise<string> => {
+		const reply = await ctx.session.api.api('POST', `/workflows/${workflowId}/${major === 2 ? 'publish' : 'activate'}`, major === 2 ? {} : undefined, [400]);
+		if (major === 1) {
+			expect(reply.status).toBe(400);
+			return reply.text;
+		}
+		const status = await waitFor(
+			'a settled publication status',
+			async () => {
+				const s = await ctx.session.api.rest<{ status: string; triggers: Array<{ errorMessage: string | null }> }>('GET', `/rest/workflows/${workflowId}/publication-status`);
+				return s.status === 'in_progress' || s.status === 'not_published' ? undefined : s;
+			},
+			60_000,
+			500,
+		);
+		expect(status.status).toBe('failed');
+		return status.triggers.map((t) => t.errorMessage ?? '').join('\n');
+	};
+
+	it('Set Up Google Cloud refused by an organisation policy, or in a project without the Pub/Sub API: activation fails saying which, and what to do', async () => {
+		await ctx.step(async () => {
+			const watches = ctx.fake.count('users.watch');
+			// Domain-restricted sharing: only example.com members may be in IAM policies.
+			iam.allowedMemberDomains = ['example.com'];
+			try {
+				const restricted = triggerWorkflow({ name: `Gmail pull org policy v${major}`, delivery: 'pull', topicName: `projects/${PROJECT}/topics/gmail-org-v${major}`, subscriptionName: `projects/${PROJECT}/subscriptions/n8n-org-v${major}` });
+				restricted.nodes[0].typeVersion = 1.1;
+				const message = await activationFailure(await ctx.session.api.importWorkflow(restricted, [ctx.credential]));
+				// (1.x may answer with the error's description, 2.x shows its message: both say it.)
+				expect(message).toMatch(/An organisation policy blocks the grant for Gmail|The constraint iam\.allowedPolicyMemberDomains must allow/);
+				expect(message).toMatch(/Organisation policy: Google refused the grant \(.*permitted customer/);
+				expect(iam.policy(`projects/${PROJECT}/topics/gmail-org-v${major}`)?.bindings ?? []).toEqual([]);
+			} finally {
+				iam.allowedMemberDomains = undefined;
+			}
+
+			const off = 'pubsub-off-project';
+			iam.disabledProjects.add(off);
+			const disabled = triggerWorkflow({ name: `Gmail pull API off v${major}`, delivery: 'pull', topicName: `projects/${off}/topics/gmail-off-v${major}`, subscriptionName: `projects/${off}/subscriptions/n8n-off-v${major}` });
+			disabled.nodes[0].typeVersion = 1.1;
+			const message = await activationFailure(await ctx.session.api.importWorkflow(disabled, [ctx.credential]));
+			expect(message).toMatch(new RegExp(`(The Cloud Pub/Sub API is|Pub/Sub API:) not enabled in project ${off}`));
+			expect(message).toContain(`https://console.cloud.google.com/apis/library/pubsub.googleapis.com?project=${off}`);
+			expect(ctx.fake.count('users.watch')).toBe(watches); // neither got as far as a watch
+		});
+	});
 });

@@ -58,7 +58,8 @@ function failureOf(error: unknown): GoogleFailure {
 	return { status: typeof e.status === 'number' ? e.status : 0, message: typeof e.message === 'string' ? e.message : String(error), reason: e.reason };
 }
 
-const isApiDisabled = (f: GoogleFailure) => f.status === 403 && /has not been used in project|is disabled|SERVICE_DISABLED|accessNotConfigured/i.test(`${f.message} ${f.reason ?? ''}`);
+/** Google's answer for a call to an API the project has not enabled (403 SERVICE_DISABLED). */
+export const isApiDisabled = (f: GoogleFailure) => f.status === 403 && /has not been used in project|is disabled|SERVICE_DISABLED|accessNotConfigured/i.test(`${f.message} ${f.reason ?? ''}`);
 const isScopeMissing = (f: GoogleFailure) => f.status === 403 && /insufficient authentication scopes|ACCESS_TOKEN_SCOPE_INSUFFICIENT|insufficientPermissions/i.test(`${f.message} ${f.reason ?? ''}`);
 const isDenied = (f: GoogleFailure) => f.status === 403 || f.status === 401;
 

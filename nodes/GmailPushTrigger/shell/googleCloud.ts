@@ -8,6 +8,7 @@
 import { NodeOperationError, type INode } from 'n8n-workflow';
 import { ACK_DEADLINE_SECONDS, ensureGoogleCloud, PubSubAdminError, type PushAuthentication, type SetUpReport, type WantedSubscription } from '../core/setup';
 import { projectOfName } from '../core/names';
+import { isApiDisabled } from '../core/check';
 import { authFor, type N8nContext } from '../transport/auth';
 import { createPubSubAdmin, PUBSUB_SCOPE } from '../transport/pubsubAdmin';
 import type { TriggerConfig } from './config';
@@ -49,7 +50,7 @@ export async function setUpGoogleCloud(
 		for (const warning of report.warnings ?? []) context.logger.warn(`Gmail Push Trigger: ${warning}`);
 		return report;
 	} catch (error) {
-		if (error instanceof PubSubAdminError && (error.status === 401 || error.status === 403)) {
+		if (error instanceof PubSubAdminError && (error.status === 401 || error.status === 403) && !isApiDisabled(error)) {
 			// Not allowed to manage Pub/Sub: carry on with what exists. If something is missing, the
 			// watch or the subscriber fails next with its own message saying what to create.
 			context.logger.warn(
@@ -94,6 +95,11 @@ function setUpError(node: INode, error: unknown, project: string): NodeOperation
 	const message = error instanceof Error ? error.message : String(error);
 	if (error instanceof PubSubAdminError && error.reason === 'SUBSCRIPTION_MISMATCH') {
 		return new NodeOperationError(node, message, { description: 'Set Up Google Cloud does not change a subscription that already exists: it may serve someone else.' });
+	}
+	if (error instanceof PubSubAdminError && isApiDisabled(error)) {
+		return new NodeOperationError(node, `The Cloud Pub/Sub API is not enabled in project ${project}: ${message}`, {
+			description: `Enable it at https://console.cloud.google.com/apis/library/pubsub.googleapis.com?project=${project}, wait a minute, and activate again.`,
+		});
 	}
 	if (error instanceof PubSubAdminError && error.status === 404) {
 		return new NodeOperationError(node, `Project ${project} was not found, or its Pub/Sub API is not enabled: ${message}`, {
