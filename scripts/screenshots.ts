@@ -11,7 +11,8 @@
  *
  * Needs /usr/bin/chromium (apt-get install -y chromium) and the n8n cache (scripts/install-n8n.sh).
  */
-import { execFileSync } from 'child_process';
+import { execFile } from 'child_process';
+import { promisify } from 'util';
 import path from 'path';
 import { GMAIL_PUBLISHER, PUBLISHER_ROLE } from '../nodes/GmailPushTrigger/core/setup';
 import { pubSubAdminRoutes, startFakeIam } from '../test/support/fakeIam';
@@ -45,16 +46,18 @@ async function main(): Promise<void> {
 		const brokenId = await ctx.session.api.importWorkflow(broken, [ctx.credential]);
 		ctx.fake.mailbox.deliver({ from: 'Bob Example <bob@example.org>', subject: 'Lunch on Friday?', text: 'Shall we meet at noon at the usual place?' });
 
-		const shoot = (workflowId: string, expectText: string, file: string) => {
+		// Not execFileSync: the fake Google answers n8n from this process's event loop.
+		const shoot = async (workflowId: string, expectText: string, file: string) => {
 			const out = path.join(__dirname, '..', 'docs', file);
 			try {
-				execFileSync('node', [path.join(__dirname, 'ui-check.js'), '--url', ctx.session.n8n.baseUrl, '--workflow', workflowId, '--expect', expectText, '--out', out], { stdio: 'inherit' });
-			} catch {
-				console.error(`screenshots: ${file} did not show "${expectText}" (saved anyway)`);
+				const { stdout } = await promisify(execFile)('node', [path.join(__dirname, 'ui-check.js'), '--url', ctx.session.n8n.baseUrl, '--workflow', workflowId, '--expect', expectText, '--out', out]);
+				process.stdout.write(stdout);
+			} catch (error) {
+				console.error(`screenshots: ${file} did not show "${expectText}" (saved anyway): ${(error as { stdout?: string }).stdout ?? String(error)}`);
 			}
 		};
-		shoot(goodId, 'Lunch on Friday?', 'test-step-pull.png');
-		shoot(brokenId, 'Set-up check', 'set-up-check.png');
+		await shoot(goodId, 'Lunch on Friday?', 'test-step-pull.png');
+		await shoot(brokenId, 'Set-up check', 'set-up-check.png');
 	} finally {
 		await ctx.close();
 		await iam.close();
