@@ -10,7 +10,7 @@
  * twice. So create() keeps its watch in the process (registry) and the trigger's engine takes
  * it into its state; delete() writes only where the trigger's engine runs.
  */
-import type { IHookFunctions, NodeOperationError } from 'n8n-workflow';
+import type { IHookFunctions } from 'n8n-workflow';
 import { watchVerdict, type WatchState } from '../core/watch';
 import { readConfig, readPushAuth } from './config';
 import { setUpGoogleCloud, type PushTarget } from './googleCloud';
@@ -22,7 +22,7 @@ import { toNodeApiError } from './errors';
 import { catchUpState, forgetWatch, type TriggerState } from './state';
 import { findEngine, forgetFailures, markSetUp, markWatchStopped, recordedWatch, watchedByOthers, watchStoppedSince } from './registry';
 import { productionUrlOf, scheduleSelfTestCall } from './testRun';
-import { runSetUpCheck, setUpCheckError, withSetUpCheck } from './setUpCheck';
+import { testRunSetUpProblem, withSetUpCheck } from './setUpCheck';
 import { pushReachesTrigger, pushUnreachableError } from './queueMode';
 
 function isManual(context: IHookFunctions): boolean {
@@ -71,7 +71,8 @@ export async function create(this: IHookFunctions): Promise<boolean> {
 	if (isManual(this)) {
 		// The set-up check first: n8n answers the editor's test button with this error.
 		const testUrl = this.getNodeWebhookUrl('default') ?? '';
-		const problem = await pushSetUpCheckProblem(this, productionUrlOf(testUrl));
+		const productionUrl = productionUrlOf(testUrl);
+		const problem = await testRunSetUpProblem(this, async () => ({ config: readConfig(this), push: pushTarget(productionUrl, await readPushAuth(this, productionUrl)) }));
 		if (problem) throw problem;
 		// n8n is now listening on the test URL: call it so the editor gets a sample at once.
 		scheduleSelfTestCall(testUrl, (message) => this.logger.warn(message));
@@ -106,17 +107,6 @@ async function setUpAndWatch(context: IHookFunctions): Promise<boolean> {
 		throw await withSetUpCheck(converted, context, config, pushTarget(productionUrl, pushAuth));
 	}
 	return true;
-}
-
-/** The test run's set-up check for push: an error naming what fails, or undefined (also when it cannot run). */
-async function pushSetUpCheckProblem(context: IHookFunctions, productionUrl: string): Promise<NodeOperationError | undefined> {
-	try {
-		const config = readConfig(context);
-		return setUpCheckError(context.getNode(), await runSetUpCheck(context, config, pushTarget(productionUrl, await readPushAuth(context, productionUrl))));
-	} catch (error) {
-		context.logger.warn(`Gmail Push Trigger: the set-up check could not run: ${(error as Error).message}`);
-		return undefined;
-	}
 }
 
 /** Where a push subscription must push, and how it signs, for the node's push authentication. */

@@ -36,6 +36,23 @@ export async function runSetUpCheck(context: CheckContext, config: TriggerConfig
 	}
 }
 
+/**
+ * A test run's set-up check: an error naming what fails, or undefined when all holds or the
+ * check cannot run (then the run goes on to its sample, and the log says why).
+ */
+export async function testRunSetUpProblem(
+	context: CheckContext & { logger: { warn(message: string): void } },
+	config: () => Promise<{ config: TriggerConfig; push?: PushTarget }>,
+): Promise<NodeOperationError | undefined> {
+	try {
+		const { config: read, push } = await config();
+		return setUpCheckError(context.getNode(), await runSetUpCheck(context, read, push));
+	} catch (error) {
+		context.logger.warn(`Gmail Push Trigger: the set-up check could not run: ${(error as Error).message}`);
+		return undefined;
+	}
+}
+
 /** The test run's answer when a prerequisite fails: the failing ones in the message, all of them below. */
 export function setUpCheckError(node: INode, lines: CheckLine[]): NodeOperationError | undefined {
 	const failing = failingLines(lines);

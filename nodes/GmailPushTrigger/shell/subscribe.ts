@@ -27,7 +27,7 @@ import { isRestart } from './lifecycle';
 import { toExecutionData } from './state';
 import { trackedDelivery } from './redelivery';
 import { setUpGoogleCloud } from './googleCloud';
-import { runSetUpCheck, setUpCheckError, withSetUpCheck } from './setUpCheck';
+import { testRunSetUpProblem, withSetUpCheck } from './setUpCheck';
 import { whileGrantPropagates } from '../transport/retry';
 import { pushReachesTrigger, pushUnreachableError } from './queueMode';
 
@@ -54,7 +54,7 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 			manualTriggerFunction: async () => {
 				// Testing the node checks the set-up first: a wrong prerequisite is named here, with
 				// what to do, instead of as a silent trigger after activation.
-				const problem = await setUpCheckProblem(this, config);
+				const problem = await testRunSetUpProblem(this, async () => ({ config }));
 				if (problem) throw problem;
 				try {
 					this.emit([toExecutionData(await storeAttachments(this, [await newestSample(port, config, this)], config.attachmentPrefix))]);
@@ -196,16 +196,6 @@ async function pubSubAuth(context: ITriggerFunctions, config: TriggerConfig): Pr
 		refreshToken: tokens.refresh_token,
 		accessToken: tokens.access_token,
 	};
-}
-
-/** The test run's set-up check: an error naming what fails, or undefined (also when the check cannot run). */
-async function setUpCheckProblem(context: ITriggerFunctions, config: TriggerConfig): Promise<NodeOperationError | undefined> {
-	try {
-		return setUpCheckError(context.getNode(), await runSetUpCheck(context, config));
-	} catch (error) {
-		context.logger.warn(`Gmail Push Trigger: the set-up check could not run: ${(error as Error).message}`);
-		return undefined;
-	}
 }
 
 /** The newest email that passes the node's filters, shaped like a real item. */
