@@ -4,6 +4,7 @@
  * Pub/Sub emulator and the fake Gmail, then Debian's Chromium headless through
  * scripts/ui-check.js:
  *  - docs/test-step-pull.png: a pull trigger (node version 1.1) after "Execute step": the sample;
+ *  - docs/credential-oauth2.png: the Gmail Push OAuth2 credential's dialog, signed in;
  *  - docs/set-up-check.png: a pull trigger whose topic Gmail may not publish to and whose
  *    subscription is missing: the set-up check's answer.
  *
@@ -56,6 +57,22 @@ async function main(): Promise<void> {
 				console.error(`screenshots: ${file} did not show "${expectText}" (saved anyway): ${(error as { stdout?: string }).stdout ?? String(error)}`);
 			}
 		};
+		const shootCredential = async (name: string, file: string) => {
+			const out = path.join(__dirname, '..', 'docs', file);
+			try {
+				const { stdout } = await promisify(execFile)('node', [path.join(__dirname, 'ui-check.js'), '--url', ctx.session.n8n.baseUrl, '--credential', name, '--out', out]);
+				process.stdout.write(stdout);
+			} catch (error) {
+				console.error(`screenshots: ${file} failed (saved anyway): ${(error as { stdout?: string }).stdout ?? String(error)}`);
+			}
+		};
+		// The OAuth2 credential a user makes in the quick start (signed in: a token is stored).
+		await ctx.session.api.createCredential('Gmail Push OAuth2 account', 'gmailPushOAuth2Api', {
+			clientId: '123456789012-example.apps.googleusercontent.com',
+			clientSecret: 'GOCSPX-example-secret',
+			oauthTokenData: { access_token: ctx.fake.issueToken({ scopes: ['https://www.googleapis.com/auth/gmail.readonly'] }), refresh_token: '1//example', token_type: 'Bearer' },
+		});
+		await shootCredential('Gmail Push OAuth2 account', 'credential-oauth2.png');
 		await shoot(goodId, 'Lunch on Friday?', 'test-step-pull.png');
 		await shoot(brokenId, 'Set-up check', 'set-up-check.png');
 	} finally {

@@ -10,6 +10,8 @@
  *   node scripts/ui-check.js --url http://127.0.0.1:5678 --workflow <id> \
  *     [--email owner@example.com] [--password '…'] [--node 'Gmail Push Trigger'] \
  *     [--expect 'text the item must show'] [--out docs/test-button.png] [--timeout 60000]
+ *   node scripts/ui-check.js --url … --credential 'Credential name' [--expect 'text'] [--out …]
+ *     (the credential's dialog instead)
  *
  * Needs /usr/bin/chromium (apt-get update && apt-get install -y chromium) or --chromium <path>.
  * Exit code 0 when the item showed up, 1 otherwise (a screenshot is saved either way).
@@ -32,10 +34,10 @@ function parseArgs(argv) {
 	};
 	for (let i = 2; i < argv.length; i++) {
 		const key = argv[i].replace(/^--/, '');
-		if (!(key in args) && !['workflow', 'expect'].includes(key)) throw new Error(`unknown option ${argv[i]}`);
+		if (!(key in args) && !['workflow', 'expect', 'credential'].includes(key)) throw new Error(`unknown option ${argv[i]}`);
 		args[key] = argv[++i];
 	}
-	if (!args.workflow) throw new Error('--workflow <id> is required');
+	if (!args.workflow && !args.credential) throw new Error('--workflow <id> (or --credential <name>) is required');
 	args.timeout = Number(args.timeout);
 	return args;
 }
@@ -84,6 +86,21 @@ async function main() {
 		await page.locator('[data-test-id="signin-form"] button, button:has-text("Sign in")').last().click();
 		await page.waitForURL((url) => !url.pathname.includes('/signin'), { timeout: args.timeout });
 
+		if (args.credential) {
+			// The credential's dialog, as a user opens it from the Credentials list.
+			step(`open the credential "${args.credential}"`);
+			await page.goto(`${args.url}/home/credentials`, { waitUntil: 'domcontentloaded' });
+			await page.keyboard.press('Escape').catch(() => undefined);
+			const card = await firstVisible(page, [`[data-test-id="resources-list-item"]:has-text("${args.credential}")`, `:text("${args.credential}")`], args.timeout);
+			await card.click();
+			await firstVisible(page, ['[data-test-id="editCredential-modal"]', '.el-dialog'], args.timeout);
+			if (args.expect) await page.getByText(args.expect).first().waitFor({ state: 'visible', timeout: args.timeout });
+			await page.mouse.move(5, 5);
+			await page.waitForTimeout(800);
+			step('the credential dialog is open');
+			ok = true;
+			return;
+		}
 		step(`open workflow ${args.workflow}`);
 		await page.goto(`${args.url}/workflow/${args.workflow}`, { waitUntil: 'domcontentloaded' });
 		const node = await firstVisible(
