@@ -4,10 +4,9 @@
  * emulator keeps no IAM). Each test uses its own project, so they share one emulator.
  */
 import { ensureGoogleCloud, GMAIL_PUBLISHER, PUBLISHER_ROLE, type WantedSubscription } from '../../nodes/GmailPushTrigger/core/setup';
-import type { GaxiosLikeOptions, GaxiosLikeResponse, RequestingAuth } from '../../nodes/GmailPushTrigger/transport/auth';
 import { createPubSubAdmin } from '../../nodes/GmailPushTrigger/transport/pubsubAdmin';
 import { startFakeIam, type FakeIam } from '../support/fakeIam';
-import { plainRequest, startPubSubEmulator, type PubSubEmulator } from '../support/pubsubEmulator';
+import { plainAuth, plainRequest, startPubSubEmulator, type PubSubEmulator } from '../support/pubsubEmulator';
 
 let emulator: PubSubEmulator;
 let iam: FakeIam;
@@ -22,16 +21,6 @@ afterAll(async () => {
 	await emulator?.stop();
 });
 
-/** A credential's `request`, as the transports call it; Google's errors come back as gaxios throws them. */
-const plainAuth: RequestingAuth = {
-	async request(options: GaxiosLikeOptions): Promise<GaxiosLikeResponse> {
-		const body = options.data === undefined ? undefined : JSON.stringify(options.data);
-		const reply = await plainRequest(String(options.url), options.method ?? 'GET', body, { 'content-type': 'application/json' });
-		const data = reply.text ? (JSON.parse(reply.text) as unknown) : undefined;
-		if (reply.status >= 400) throw Object.assign(new Error(`HTTP ${reply.status}`), { response: { status: reply.status, data } });
-		return { data, status: reply.status, statusText: '', headers: {}, config: options, request: { responseURL: String(options.url) } };
-	},
-};
 
 function project() {
 	const id = `setup-project-${++projects}`;

@@ -6,11 +6,11 @@
  */
 import { checkSetUp, failingLines, formatCheck, type CheckLine, type SetUpCheckInput } from '../../nodes/GmailPushTrigger/core/check';
 import { ensureGoogleCloud, GMAIL_PUBLISHER, PubSubAdminError, type WantedSubscription } from '../../nodes/GmailPushTrigger/core/setup';
-import type { GaxiosLikeOptions, GaxiosLikeResponse, RequestingAuth } from '../../nodes/GmailPushTrigger/transport/auth';
+import type { RequestingAuth } from '../../nodes/GmailPushTrigger/transport/auth';
 import { createPubSubAdmin } from '../../nodes/GmailPushTrigger/transport/pubsubAdmin';
 import { SCOPES, type FakeGoogle } from '../support/fakeGoogle';
 import { pubSubAdminRoutes, startFakeIam, type FakeIam } from '../support/fakeIam';
-import { plainRequest, startPubSubEmulator, type PubSubEmulator } from '../support/pubsubEmulator';
+import { plainAuth, plainRequest, startPubSubEmulator, type PubSubEmulator } from '../support/pubsubEmulator';
 import { EMAIL, oauthClientFor, portFor, startFake } from './harness';
 
 const PUBSUB = 'https://www.googleapis.com/auth/pubsub';
@@ -35,15 +35,6 @@ afterEach(() => {
 	iam.allowedMemberDomains = undefined;
 });
 
-const plainAuth: RequestingAuth = {
-	async request(options: GaxiosLikeOptions): Promise<GaxiosLikeResponse> {
-		const body = options.data === undefined ? undefined : JSON.stringify(options.data);
-		const reply = await plainRequest(String(options.url), options.method ?? 'GET', body, { 'content-type': 'application/json' });
-		const data = reply.text ? (JSON.parse(reply.text) as unknown) : undefined;
-		if (reply.status >= 400) throw Object.assign(new Error(`HTTP ${reply.status}`), { response: { status: reply.status, data } });
-		return { data, status: reply.status, statusText: '', headers: {}, config: options, request: { responseURL: String(options.url) } };
-	},
-};
 
 function project() {
 	const id = `check-project-${++projects}`;

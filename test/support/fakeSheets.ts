@@ -105,24 +105,31 @@ export function createFakeSheets(): FakeSheets {
 
 	const body = (req: RouteRequest) => (req.body.length > 0 ? (JSON.parse(req.body.toString('utf8')) as Record<string, unknown>) : {});
 
+	/** A route on one range of one sheet: the scope checked, the range read, the sheet found (else 400). */
+	const onRange =
+		(handle: (req: RouteRequest, spreadsheetId: string, range: string, at: ParsedRange, sheet: FakeSheet) => RouteResponse) =>
+		(req: RouteRequest): RouteResponse => {
+			const refused = guard(req);
+			if (refused) return refused;
+			const [spreadsheetId, range] = req.params;
+			const at = parseRange(range);
+			const sheet = sheetOf(spreadsheetId, at.title);
+			if (!sheet) return error(400, `Unable to parse range: ${range}`);
+			return handle(req, spreadsheetId, range, at, sheet);
+		};
+
 	const routes: Route[] = [
 		{
 			name: 'sheets.values.append',
 			httpMethod: 'POST',
 			pattern: /^\/v4\/spreadsheets\/([^/]+)\/values\/(.+):append$/,
 			auth: true,
-			handle: (req) => {
-				const refused = guard(req);
-				if (refused) return refused;
-				const [spreadsheetId, range] = req.params;
-				const at = parseRange(range);
-				const sheet = sheetOf(spreadsheetId, at.title);
-				if (!sheet) return error(400, `Unable to parse range: ${range}`);
+			handle: onRange((req, spreadsheetId, range, at, sheet) => {
 				const values = (body(req).values ?? []) as unknown[][];
 				const next = trimRows(sheet.rows).length + 1;
 				const done = write(sheet, { ...at, startRow: next }, values);
 				return { status: 200, body: { spreadsheetId, tableRange: range, updates: { spreadsheetId, updatedRange: `${at.title}!A${next}`, ...done } } };
-			},
+			}),
 		},
 		{
 			name: 'sheets.values.batchUpdate',
@@ -148,32 +155,20 @@ export function createFakeSheets(): FakeSheets {
 			httpMethod: 'GET',
 			pattern: /^\/v4\/spreadsheets\/([^/]+)\/values\/(.+)$/,
 			auth: true,
-			handle: (req) => {
-				const refused = guard(req);
-				if (refused) return refused;
-				const [spreadsheetId, range] = req.params;
-				const at = parseRange(range);
-				const sheet = sheetOf(spreadsheetId, at.title);
-				if (!sheet) return error(400, `Unable to parse range: ${range}`);
+			handle: onRange((_req, _spreadsheetId, range, at, sheet) => {
 				const values = read(sheet, at);
 				return { status: 200, body: { range, majorDimension: 'ROWS', ...(values.length > 0 && { values }) } };
-			},
+			}),
 		},
 		{
 			name: 'sheets.values.update',
 			httpMethod: 'PUT',
 			pattern: /^\/v4\/spreadsheets\/([^/]+)\/values\/(.+)$/,
 			auth: true,
-			handle: (req) => {
-				const refused = guard(req);
-				if (refused) return refused;
-				const [spreadsheetId, range] = req.params;
-				const at = parseRange(range);
-				const sheet = sheetOf(spreadsheetId, at.title);
-				if (!sheet) return error(400, `Unable to parse range: ${range}`);
+			handle: onRange((req, spreadsheetId, range, at, sheet) => {
 				const done = write(sheet, at, (body(req).values ?? []) as unknown[][]);
 				return { status: 200, body: { spreadsheetId, updatedRange: range, ...done } };
-			},
+			}),
 		},
 		{
 			name: 'sheets.batchUpdate',

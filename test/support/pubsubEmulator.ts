@@ -14,6 +14,7 @@ import { existsSync, readdirSync, readFileSync } from 'fs';
 import http from 'http';
 import path from 'path';
 import { freePort, sleep } from './n8n/ports';
+import type { GaxiosLikeOptions, GaxiosLikeResponse, RequestingAuth } from '../../nodes/GmailPushTrigger/transport/auth';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 
@@ -117,6 +118,20 @@ process.on('exit', () => {
 		}
 	}
 });
+
+/**
+ * A credential's `request` over plain HTTP, as our transports call it (for the emulator and the
+ * fake IAM on loopback); Google's errors come back as gaxios throws them.
+ */
+export const plainAuth: RequestingAuth = {
+	async request(options: GaxiosLikeOptions): Promise<GaxiosLikeResponse> {
+		const body = options.data === undefined ? undefined : JSON.stringify(options.data);
+		const reply = await plainRequest(String(options.url), options.method ?? 'GET', body, { 'content-type': 'application/json' });
+		const data = reply.text ? (JSON.parse(reply.text) as unknown) : undefined;
+		if (reply.status >= 400) throw Object.assign(new Error(`HTTP ${reply.status}`), { response: { status: reply.status, data } });
+		return { data, status: reply.status, statusText: '', headers: {}, config: options, request: { responseURL: String(options.url) } };
+	},
+};
 
 export async function startPubSubEmulator(options: { port?: number; bin?: string; startTimeoutMs?: number } = {}): Promise<PubSubEmulator> {
 	const bin = options.bin ?? findPubSubEmulator();
