@@ -3,7 +3,7 @@
  * real Pub/Sub emulator for topics and subscriptions and the fake IAM in front of it (the
  * emulator keeps no IAM). Each test uses its own project, so they share one emulator.
  */
-import { ensureGoogleCloud, GMAIL_PUBLISHER, PUBLISHER_ROLE, type WantedSubscription } from '../../nodes/GmailPushTrigger/core/setup';
+import { ensureGoogleCloud, GMAIL_PUBLISHER, ownerLabels, PUBLISHER_ROLE, removeMadeSubscription, type WantedSubscription } from '../../nodes/GmailPushTrigger/core/setup';
 import { createPubSubAdmin } from '../../nodes/GmailPushTrigger/transport/pubsubAdmin';
 import { startFakeIam, type FakeIam } from '../support/fakeIam';
 import { plainAuth, plainRequest, startPubSubEmulator, type PubSubEmulator } from '../support/pubsubEmulator';
@@ -163,5 +163,62 @@ describe('setting up Google Cloud for Gmail push', () => {
 
 		expect(await ensureGoogleCloud(admin(), topic)).toMatchObject({ grant: 'present' });
 		expect(iam.count('topics.setIamPolicy')).toBe(sets);
+	});
+});
+
+describe('removing what the set-up made, after a deactivation', () => {
+	const mine = ownerLabels('a'.repeat(40));
+	const theirs = ownerLabels('b'.repeat(40));
+	const labelled = (wanted: WantedSubscription, labels: Record<string, string>): WantedSubscription => ({ ...wanted, labels });
+
+	it('deletes the pull subscription it made for this node; the topic and Gmail\'s grant stay', async () => {
+		const { topic, subscription } = project();
+		await ensureGoogleCloud(admin(), topic, labelled(pull(topic, subscription), mine));
+		expect((await emulatorGet(subscription)).body).toMatchObject({ labels: mine });
+
+		expect(await removeMadeSubscription(admin(), subscription, mine)).toBe('deleted');
+
+		expect((await emulatorGet(subscription)).status).toBe(404);
+		expect((await emulatorGet(topic)).status).toBe(200);
+		expect(gmailGrants(topic)).toEqual([PUBLISHER_ROLE]);
+		// Twice (two processes, or a retry): the second finds nothing to delete.
+		expect(await removeMadeSubscription(admin(), subscription, mine)).toBe('absent');
+	});
+
+	it('keeps a subscription the user made, one an older release made (no labels) and one made for another node', async () => {
+		const { topic, subscription } = project();
+		await emulator.createTopic(topic);
+		await emulator.createPullSubscription(topic, subscription, 60);
+		const other = `${subscription}-other`;
+		await ensureGoogleCloud(admin(), topic, labelled(pull(topic, other), theirs));
+		const deletes = iam.calls.filter((c) => c.startsWith('DELETE ')).length;
+
+		expect(await removeMadeSubscription(admin(), subscription, mine)).toBe('kept: not made by this node');
+		expect(await removeMadeSubscription(admin(), other, mine)).toBe('kept: not made by this node');
+
+		expect((await emulatorGet(subscription)).status).toBe(200);
+		expect((await emulatorGet(other)).status).toBe(200);
+		expect(iam.calls.filter((c) => c.startsWith('DELETE ')).length).toBe(deletes);
+	});
+
+	it('deletes its push subscription, but keeps it once someone pointed it elsewhere', async () => {
+		const { topic, subscription } = project();
+		const url = 'https://n8n.example.com/webhook/abc/webhook';
+		await ensureGoogleCloud(admin(), topic, labelled(push(topic, subscription, url), mine));
+		const repointed = `${subscription}-repointed`;
+		await ensureGoogleCloud(admin(), topic, labelled(push(topic, repointed, url), mine));
+		const modify = await plainRequest(
+			`${emulator.baseUrl}/v1/${repointed}:modifyPushConfig`,
+			'POST',
+			JSON.stringify({ pushConfig: { pushEndpoint: 'https://elsewhere.example.com/push' } }),
+			{ 'content-type': 'application/json' },
+		);
+		expect(modify.status).toBe(200);
+
+		expect(await removeMadeSubscription(admin(), repointed, mine, url)).toBe('kept: pushes elsewhere');
+		expect(await removeMadeSubscription(admin(), subscription, mine, url)).toBe('deleted');
+
+		expect((await emulatorGet(repointed)).status).toBe(200);
+		expect((await emulatorGet(subscription)).status).toBe(404);
 	});
 });

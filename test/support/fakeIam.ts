@@ -150,7 +150,7 @@ export async function startFakeIam(emulatorBaseUrl: string): Promise<FakeIam> {
  * without the Pub/Sub scope is refused, as Google refuses it.
  */
 export function pubSubAdminRoutes(iam: FakeIam): Route[] {
-	return (['GET', 'PUT', 'POST'] as const).map((httpMethod) => ({
+	return (['GET', 'PUT', 'POST', 'DELETE'] as const).map((httpMethod) => ({
 		name: `pubsub.${httpMethod}`,
 		httpMethod,
 		pattern: /^\/v1\/projects\/[^/]+\/(topics|subscriptions)\//,

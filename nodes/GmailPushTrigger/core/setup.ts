@@ -64,6 +64,8 @@ export interface WantedSubscription {
 	pushEndpoint?: string;
 	oidc?: PushAuthentication;
 	ackDeadlineSeconds: number;
+	/** Put on the subscription when the set-up creates it: how deactivation knows it is the node's. */
+	labels?: Record<string, string>;
 }
 
 /** The fields of a Pub/Sub subscription we read (REST v1 shape). */
@@ -74,6 +76,7 @@ export interface PubSubSubscription {
 	ackDeadlineSeconds?: number;
 	/** Absent or without ttl: never expires. */
 	expirationPolicy?: { ttl?: string };
+	labels?: Record<string, string>;
 	[field: string]: unknown;
 }
 
@@ -92,6 +95,7 @@ export function subscriptionBody(wanted: WantedSubscription): PubSubSubscription
 		// An empty policy means "never expires"; Google's default deletes a subscription after 31
 		// days without a pull or a successful push, which an idle mailbox reaches.
 		expirationPolicy: {},
+		...(wanted.labels && { labels: { ...wanted.labels } }),
 		...(wanted.kind === 'push' && {
 			pushConfig: {
 				pushEndpoint: wanted.pushEndpoint,
@@ -183,6 +187,8 @@ export interface PubSubAdminPort {
 	getSubscription(subscription: string): Promise<PubSubSubscription | undefined>;
 	/** Throws PubSubAdminError 409 when it exists already. */
 	createSubscription(subscription: string, body: PubSubSubscription): Promise<void>;
+	/** false when it did not exist (any more). */
+	deleteSubscription(subscription: string): Promise<boolean>;
 }
 
 export type SetUpStep = 'created' | 'present' | 'granted';
@@ -253,4 +259,46 @@ export async function ensureGoogleCloud(admin: PubSubAdminPort, topic: string, s
 	const blocking = problems.filter((p) => p.severity === 'blocks').map((p) => p.line);
 	if (blocking.length > 0) throw new PubSubAdminError(409, blocking.join('\n'), 'SUBSCRIPTION_MISMATCH');
 	return { topic: topicStep, grant, subscription: subscriptionStep, warnings: problems.map((p) => p.line), calls };
+}
+
+/** The label every subscription the set-up creates carries, whoever it is for. */
+export const CREATED_BY_LABEL = 'created-by';
+export const CREATED_BY = 'n8n-nodes-gmail-push';
+/** The label naming which workflow and node it was made for (a digest: label values are lowercase). */
+export const OWNER_LABEL = 'n8n-gmail-push-owner';
+
+/** The labels of a subscription the set-up made for this owner (see ownerDigest in the shell). */
+export function ownerLabels(ownerDigest: string): Record<string, string> {
+	return { [CREATED_BY_LABEL]: CREATED_BY, [OWNER_LABEL]: ownerDigest };
+}
+
+/**
+ * True when the subscription is one the set-up made for exactly this owner: only then may the
+ * owner's deactivation delete it. A subscription the user made, an older release made (no
+ * labels), or another workflow's node made is someone else's.
+ */
+export function madeFor(existing: PubSubSubscription, labels: Record<string, string>): boolean {
+	return Object.entries(labels).every(([key, value]) => existing.labels?.[key] === value);
+}
+
+export type RemovalOutcome = 'deleted' | 'absent' | 'kept: not made by this node' | 'kept: pushes elsewhere';
+
+/**
+ * Deletes the subscription the set-up made for this owner, after its workflow was deactivated.
+ * It is kept when the labels say someone else made it, or when it no longer pushes to this
+ * node's Production URL (someone re-pointed it: it serves them now). The topic and Gmail's
+ * grant always stay: a topic may serve many mailboxes.
+ */
+export async function removeMadeSubscription(
+	admin: PubSubAdminPort,
+	name: string,
+	labels: Record<string, string>,
+	pushEndpoint?: string,
+): Promise<RemovalOutcome> {
+	const existing = await admin.getSubscription(name);
+	if (!existing) return 'absent';
+	if (!madeFor(existing, labels)) return 'kept: not made by this node';
+	const endpoint = existing.pushConfig?.pushEndpoint || undefined;
+	if (endpoint !== (pushEndpoint || undefined)) return 'kept: pushes elsewhere';
+	return (await admin.deleteSubscription(name)) ? 'deleted' : 'absent';
 }

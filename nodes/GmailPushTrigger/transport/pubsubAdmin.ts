@@ -19,7 +19,7 @@ export interface PubSubAdminOptions {
 
 export function createPubSubAdmin(auth: RequestingAuth | JWT, options: PubSubAdminOptions = {}): PubSubAdminPort {
 	const base = `${(options.rootUrl ?? PUBSUB_ROOT_URL).replace(/\/+$/, '')}/v1/`;
-	const call = async <T>(what: string, method: 'GET' | 'PUT' | 'POST', path: string, body?: object): Promise<T> => {
+	const call = async <T>(what: string, method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, body?: object): Promise<T> => {
 		try {
 			const response = await (auth as RequestingAuth).request({
 				url: base + path,
@@ -54,5 +54,6 @@ export function createPubSubAdmin(auth: RequestingAuth | JWT, options: PubSubAdm
 		createSubscription: async (subscription, body) => {
 			await call('subscriptions.create', 'PUT', subscription, body);
 		},
+		deleteSubscription: async (subscription) => (await absentOn404(call('subscriptions.delete', 'DELETE', subscription))) !== undefined,
 	};
 }
