@@ -5,14 +5,26 @@
  * process may run it at once; it is idempotent. A credential that may not manage Pub/Sub falls
  * back to what exists, which is what the manual set-up relies on anyway.
  */
+import { createHash } from 'node:crypto';
 import { NodeOperationError, type INode } from 'n8n-workflow';
-import { ACK_DEADLINE_SECONDS, ensureGoogleCloud, PubSubAdminError, type PushAuthentication, type SetUpReport, type WantedSubscription } from '../core/setup';
+import {
+	ACK_DEADLINE_SECONDS,
+	ensureGoogleCloud,
+	ownerLabels,
+	PubSubAdminError,
+	removeMadeSubscription,
+	type PushAuthentication,
+	type SetUpReport,
+	type WantedSubscription,
+} from '../core/setup';
 import { projectOfName } from '../core/names';
 import { isApiDisabled } from '../core/check';
 import { authFor, type N8nContext } from '../transport/auth';
 import { createPubSubAdmin, PUBSUB_SCOPE } from '../transport/pubsubAdmin';
 import type { TriggerConfig } from './config';
 import { withSetUpCheck } from './setUpCheck';
+import { removalAllowed, scheduleRemoval } from './removal';
+import { engineKey } from './registry';
 
 interface Logger {
 	info(message: string): void;
@@ -75,9 +87,51 @@ export function wantedSubscription(context: N8nContext & { getWorkflow(): { id?:
 		config.subscriptionName ??
 		(config.delivery === 'push' && config.setUpGoogleCloud ? defaultPushSubscription(projectOfName(topic) ?? '', context.getWorkflow().id, context.getNode().id) : undefined);
 	if (!name) return undefined;
+	const labels = ownerLabels(ownerDigest(context.getWorkflow().id, context.getNode().id ?? context.getNode().name));
 	return push
-		? { name, topic, kind: 'push', pushEndpoint: push.pushEndpoint, ...(push.oidc && { oidc: push.oidc }), ackDeadlineSeconds: ACK_DEADLINE_SECONDS }
-		: { name, topic, kind: 'pull', ackDeadlineSeconds: ACK_DEADLINE_SECONDS };
+		? { name, topic, kind: 'push', pushEndpoint: push.pushEndpoint, ...(push.oidc && { oidc: push.oidc }), ackDeadlineSeconds: ACK_DEADLINE_SECONDS, labels }
+		: { name, topic, kind: 'pull', ackDeadlineSeconds: ACK_DEADLINE_SECONDS, labels };
+}
+
+/**
+ * Which workflow and node a subscription was made for, as a label value (lowercase letters and
+ * digits, at most 63): a digest, since n8n's ids are mixed-case.
+ */
+export function ownerDigest(workflowId: string | undefined, nodeId: string): string {
+	return createHash('sha256').update(`${workflowId ?? ''}:${nodeId}`).digest('hex').slice(0, 40);
+}
+
+/**
+ * After delete() (push) or closeFunction (pull): deletes the subscription the set-up made for
+ * this node, once it is clear the workflow was deactivated rather than saved or stopped
+ * (shell/removal.ts). What the user made, or named and the node found, stays; so do the topic
+ * and Gmail's grant. Only with Set Up Google Cloud on, as only then did the node make anything.
+ */
+export async function removeMadeSubscriptionLater(
+	context: N8nContext & { logger: Logger; getWorkflow(): { id?: string } },
+	config: TriggerConfig,
+	push?: PushTarget,
+): Promise<void> {
+	if (!config.setUpGoogleCloud || (config.delivery === 'push') !== (push !== undefined)) return;
+	const wanted = wantedSubscription(context, config, push);
+	if (!wanted?.labels) return;
+	if (!removalAllowed()) {
+		context.logger.info(`Gmail Push Trigger: kept subscription ${wanted.name}: with several mains, a removed trigger may be running in another one`);
+		return;
+	}
+	// The credential is read now: the context may not be asked for it after n8n let go of it.
+	const admin = createPubSubAdmin(await authFor(context, config.authentication, [PUBSUB_SCOPE]));
+	const labels = wanted.labels;
+	const node = context.getNode();
+	scheduleRemoval(
+		engineKey(context.getWorkflow().id, node.id ?? node.name),
+		`subscription ${wanted.name}`,
+		async () => {
+			const outcome = await removeMadeSubscription(admin, wanted.name, labels, wanted.pushEndpoint);
+			return outcome === 'deleted' ? `deleted it (the node had made it; the topic ${wanted.topic} and Gmail's grant stay)` : outcome;
+		},
+		context.logger,
+	);
 }
 
 /** One push subscription per workflow and node: Pub/Sub hands each message to one endpoint. */

@@ -13,7 +13,8 @@
 import type { IHookFunctions } from 'n8n-workflow';
 import { watchVerdict, type WatchState } from '../core/watch';
 import { readConfig, readPushAuth } from './config';
-import { setUpGoogleCloud, type PushTarget } from './googleCloud';
+import { removeMadeSubscriptionLater, setUpGoogleCloud, type PushTarget } from './googleCloud';
+import { cancelRemoval } from './removal';
 import { whileGrantPropagates } from '../transport/retry';
 import type { PushAuthConfig } from '../transport/pushAuth';
 import { engineKeyOf, gmailPortFor, stateOf } from './context';
@@ -78,6 +79,8 @@ export async function create(this: IHookFunctions): Promise<boolean> {
 		scheduleSelfTestCall(testUrl, (message) => this.logger.warn(message));
 		return true;
 	}
+	// Added again (a save, a re-activation): what the set-up made stays.
+	cancelRemoval(engineKeyOf(this));
 	let settle = () => {};
 	markSetUp(engineKeyOf(this), new Promise<void>((resolve) => (settle = resolve)));
 	try {
@@ -148,5 +151,12 @@ export async function remove(this: IHookFunctions): Promise<boolean> {
 		engine.retire();
 	}
 	forgetFailures(key);
+	try {
+		const config = readConfig(this);
+		const productionUrl = this.getNodeWebhookUrl('default') ?? '';
+		if (config.setUpGoogleCloud) await removeMadeSubscriptionLater(this, config, pushTarget(productionUrl, await readPushAuth(this, productionUrl)));
+	} catch (error) {
+		this.logger.warn(`Gmail Push Trigger: the push subscription the node made is kept: ${(error as Error).message}`);
+	}
 	return true;
 }

@@ -26,7 +26,8 @@ import { failureRecordFor, holdWatch, markWatchStopped, registerEngine, setUpSet
 import { isRestart } from './lifecycle';
 import { toExecutionData } from './state';
 import { trackedDelivery } from './redelivery';
-import { setUpGoogleCloud } from './googleCloud';
+import { removeMadeSubscriptionLater, setUpGoogleCloud } from './googleCloud';
+import { cancelRemoval, triggerRunning } from './removal';
 import { testRunSetUpProblem, withSetUpCheck } from './setUpCheck';
 import { whileGrantPropagates } from '../transport/retry';
 import { pushReachesTrigger, pushUnreachableError } from './queueMode';
@@ -65,14 +66,23 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 		};
 	}
 
-	if (config.delivery === 'push' && !pushReachesTrigger()) throw pushUnreachableError(this.getNode());
 	const key = engineKeyOf(this);
+	// Added again (a save, a re-activation, n8n retrying after an error): what the set-up made stays.
+	cancelRemoval(key);
+	if (config.delivery === 'push' && !pushReachesTrigger()) throw pushUnreachableError(this.getNode());
 	// n8n restarts a trigger that reported a failure at once: while the back-off lasts, fail that
 	// activation with the same error (no Google call), so the editor keeps showing what to fix.
 	const episode = failureRecordFor(key).episode;
 	if (episode && Date.now() < episode.until) {
 		throw lastingFailureError(this.getNode(), episode.error, { topicName: config.watch.topicName, during: 'sync' });
 	}
+	// After a reported error n8n closes the trigger and adds it again later, with a back-off that
+	// may outlast the removal's wait: that close is no deactivation.
+	let reportedError = false;
+	const reportError = (error: Error) => {
+		reportedError = true;
+		this.emitError(error);
+	};
 	const engine: MailboxEngine = new MailboxEngine({
 		port,
 		state: stateOf(this),
@@ -89,7 +99,7 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 		// n8n's trigger error path: the user sees it, the workflow's error workflow runs, and n8n
 		// restarts the trigger (which keeps backing off, see failureRecordFor).
 		onLastingFailure: (error, during) =>
-			this.emitError(lastingFailureError(this.getNode(), error, { topicName: config.watch.topicName, during, watchExpiration: stateOf(this).watch?.expiration })),
+			reportError(lastingFailureError(this.getNode(), error, { topicName: config.watch.topicName, during, watchExpiration: stateOf(this).watch?.expiration })),
 	});
 
 	// Before the watch: Gmail refuses to watch a topic it may not publish to. (Push sets up in
@@ -128,7 +138,7 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 			subscriptionName: config.subscriptionName,
 			auth: await pubSubAuth(this, config),
 			logger: this.logger,
-			onFatal: (error) => this.emitError(new NodeOperationError(this.getNode(), error.message, { description: 'Pull delivery stopped receiving notifications; the safety-net sync still runs.' })),
+			onFatal: (error) => reportError(new NodeOperationError(this.getNode(), error.message, { description: 'Pull delivery stopped receiving notifications; the safety-net sync still runs.' })),
 			onMessage: async (data, meta) => {
 				const decoded = decodeNotificationText(data.toString('utf8'), meta);
 				if (!decoded.ok) {
@@ -160,9 +170,11 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 	tick(); // emits mail that arrived while n8n was down, without waiting for a notification
 	const timer = setInterval(tick, tickMs);
 	timer.unref?.();
+	const stopRunning = triggerRunning(key);
 
 	return {
 		closeFunction: async () => {
+			stopRunning();
 			clearInterval(timer);
 			unregister();
 			await engine.close();
@@ -176,6 +188,11 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 					}
 				} catch (error) {
 					this.logger.warn(`Gmail Push Trigger: users.stop failed, the watch will lapse on its own: ${(error as Error).message}`);
+				}
+				if (!reportedError) {
+					await removeMadeSubscriptionLater(this, config).catch((error: Error) =>
+						this.logger.warn(`Gmail Push Trigger: the pull subscription the node made is kept: ${error.message}`),
+					);
 				}
 			}
 		},
