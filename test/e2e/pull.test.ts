@@ -225,6 +225,8 @@ describe.each(selectedMajors())('Gmail Push Trigger, pull delivery, in n8n %i.x'
 			expect(items.map((i) => i.id)).toEqual([mail.id]);
 
 			const before = iam.calls.length;
+			const firstDeactivation = Date.now();
+			const deactivated = ctx.session.n8n.logOffset();
 			expect((await ctx.session.api.deactivate(id)).status).toBe(200);
 			await activateAndWait(ctx, id, auto.name);
 			const writes = iam.calls.slice(before).filter((c) => c.startsWith('PUT ') || c === 'topics.setIamPolicy');
@@ -235,9 +237,25 @@ describe.each(selectedMajors())('Gmail Push Trigger, pull delivery, in n8n %i.x'
 			expect(after.map((i) => i.id).sort()).toEqual([mail.id, again.id].sort());
 			await sleep(SETTLE_MS);
 			expect((await ctx.triggerItems(id)).items).toHaveLength(2);
+
+			// Added again before the removal's wait ended (as a save does): the subscription stays.
+			await sleep(Math.max(0, firstDeactivation + 65_000 - Date.now()));
+			expect((await inEmulator(autoSubscription)).status).toBe(200);
+			expect(ctx.session.n8n.log.slice(deactivated)).not.toMatch(/stayed deactivated/);
+			// (The fake IAM serves both n8n versions' runs: count this run's calls only.)
+			expect(iam.calls.slice(before).filter((c) => c.startsWith('DELETE '))).toEqual([]);
+
+			// Deactivated for good: a minute later the subscription the node made is deleted; the
+			// topic and Gmail's grant stay (a topic may serve other mailboxes).
+			const final = ctx.session.n8n.logOffset();
 			expect((await ctx.session.api.deactivate(id)).status).toBe(200);
+			await ctx.session.n8n.waitForLog(new RegExp(`stayed deactivated; subscription ${autoSubscription}: deleted it`), 100_000, final);
+			expect((await inEmulator(autoSubscription)).status).toBe(404);
+			expect((await inEmulator(autoTopic)).status).toBe(200);
+			expect(iam.policy(autoTopic)?.bindings).toEqual([{ role: PUBLISHER_ROLE, members: [GMAIL_PUBLISHER] }]);
+			expect(iam.calls.slice(before).filter((c) => c.startsWith('DELETE '))).toEqual([`DELETE ${autoSubscription}`]);
 		});
-	});
+	}, 360_000);
 	/** Activates a workflow that must fail, and returns what n8n shows for it (1.x: the answer; 2.x: the publication status). */
 	const activationFailure = async (workflowId: string): Promise<string> => {
 		const reply = await ctx.session.api.api('POST', `/workflows/${workflowId}/${major === 2 ? 'publish' : 'activate'}`, major === 2 ? {} : undefined, [400]);

@@ -432,12 +432,20 @@ describe.each(selectedMajors())('Gmail Push Trigger, push delivery, in n8n %i.x'
 				await sleep(SETTLE_MS);
 				expect((await session.api.executions(id)).flatMap((e) => itemsOf(e, TRIGGER)).map((i) => i.id)).toEqual([mail.id]);
 				const stops = fake.count('users.stop');
+				const deactivated = session.n8n.logOffset();
 				expect((await session.api.deactivate(id)).status).toBe(200);
 				await waitFor('users.stop', () => fake.count('users.stop') > stops, 30_000);
+				// Deactivated for good: a minute later the push subscription the node made is deleted;
+				// the topic and Gmail's grant stay (a topic may serve other mailboxes).
+				expect((await plainRequest(`${emulator.baseUrl}/v1/${name}`, 'GET')).status).toBe(200);
+				await session.n8n.waitForLog(new RegExp(`stayed deactivated; subscription ${name}: deleted it`), 100_000, deactivated);
+				expect((await plainRequest(`${emulator.baseUrl}/v1/${name}`, 'GET')).status).toBe(404);
+				expect((await plainRequest(`${emulator.baseUrl}/v1/${topic}`, 'GET')).status).toBe(200);
+				expect(iam.policy(topic)?.bindings).toEqual([{ role: PUBLISHER_ROLE, members: [GMAIL_PUBLISHER] }]);
 			} finally {
 				unsubscribe();
 				await iam.close();
 			}
 		});
-	});
+	}, 300_000);
 });
