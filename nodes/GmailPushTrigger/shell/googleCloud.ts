@@ -87,18 +87,24 @@ export function wantedSubscription(context: N8nContext & { getWorkflow(): { id?:
 		config.subscriptionName ??
 		(config.delivery === 'push' && config.setUpGoogleCloud ? defaultPushSubscription(projectOfName(topic) ?? '', context.getWorkflow().id, context.getNode().id) : undefined);
 	if (!name) return undefined;
-	const labels = ownerLabels(ownerDigest(context.getWorkflow().id, context.getNode().id ?? context.getNode().name));
+	const labels = ownerLabels(ownerDigest(nodeKey(context)));
 	return push
 		? { name, topic, kind: 'push', pushEndpoint: push.pushEndpoint, ...(push.oidc && { oidc: push.oidc }), ackDeadlineSeconds: ACK_DEADLINE_SECONDS, labels }
 		: { name, topic, kind: 'pull', ackDeadlineSeconds: ACK_DEADLINE_SECONDS, labels };
+}
+
+/** The workflow and node, as the registry keys them (engineKey). */
+function nodeKey(context: N8nContext & { getWorkflow(): { id?: string } }): string {
+	const node = context.getNode();
+	return engineKey(context.getWorkflow().id, node.id ?? node.name);
 }
 
 /**
  * Which workflow and node a subscription was made for, as a label value (lowercase letters and
  * digits, at most 63): a digest, since n8n's ids are mixed-case.
  */
-export function ownerDigest(workflowId: string | undefined, nodeId: string): string {
-	return createHash('sha256').update(`${workflowId ?? ''}:${nodeId}`).digest('hex').slice(0, 40);
+function ownerDigest(key: string): string {
+	return createHash('sha256').update(key).digest('hex').slice(0, 40);
 }
 
 /**
@@ -122,9 +128,8 @@ export async function removeMadeSubscriptionLater(
 	// The credential is read now: the context may not be asked for it after n8n let go of it.
 	const admin = createPubSubAdmin(await authFor(context, config.authentication, [PUBSUB_SCOPE]));
 	const labels = wanted.labels;
-	const node = context.getNode();
 	scheduleRemoval(
-		engineKey(context.getWorkflow().id, node.id ?? node.name),
+		nodeKey(context),
 		`subscription ${wanted.name}`,
 		async () => {
 			const outcome = await removeMadeSubscription(admin, wanted.name, labels, wanted.pushEndpoint);
