@@ -431,6 +431,26 @@ describe.each(selectedMajors())('Gmail Push Trigger, push delivery, in n8n %i.x'
 				await waitFor('the pushed item', async () => ((await session.api.executions(id)).flatMap((e) => itemsOf(e, TRIGGER)).length >= 1 ? true : undefined), 30_000);
 				await sleep(SETTLE_MS);
 				expect((await session.api.executions(id)).flatMap((e) => itemsOf(e, TRIGGER)).map((i) => i.id)).toEqual([mail.id]);
+
+				// Deactivated and added again within the minute (as a save does): the push
+				// subscription stays past the removal's wait and the next email is pushed through it.
+				const firstDeactivation = Date.now();
+				const firstStops = fake.count('users.stop');
+				const reAdded = session.n8n.logOffset();
+				expect((await session.api.deactivate(id)).status).toBe(200);
+				await waitFor('users.stop', () => fake.count('users.stop') > firstStops, 30_000);
+				expect((await session.api.activate(id)).status).toBe(200);
+				await session.api.waitForWebhookRegistered(webhookPath);
+				await session.n8n.waitForLog(/Google Cloud set up: topic \S+ present, Gmail's publisher grant present, push subscription \S+ present/, 30_000, reAdded);
+				await sleep(Math.max(0, firstDeactivation + 65_000 - Date.now()));
+				expect((await plainRequest(`${emulator.baseUrl}/v1/${name}`, 'GET')).status).toBe(200);
+				expect(session.n8n.log.slice(reAdded)).not.toMatch(/stayed deactivated/);
+				expect(iam.calls.filter((c) => c.startsWith('DELETE '))).toEqual([]);
+				const next = deliver('pushed after a re-activation');
+				await waitFor('the item pushed after the re-activation', async () => ((await session.api.executions(id)).flatMap((e) => itemsOf(e, TRIGGER)).length >= 2 ? true : undefined), 30_000);
+				await sleep(SETTLE_MS);
+				expect((await session.api.executions(id)).flatMap((e) => itemsOf(e, TRIGGER)).map((i) => i.id).sort()).toEqual([mail.id, next.id].sort());
+
 				const stops = fake.count('users.stop');
 				const deactivated = session.n8n.logOffset();
 				expect((await session.api.deactivate(id)).status).toBe(200);
@@ -442,10 +462,11 @@ describe.each(selectedMajors())('Gmail Push Trigger, push delivery, in n8n %i.x'
 				expect((await plainRequest(`${emulator.baseUrl}/v1/${name}`, 'GET')).status).toBe(404);
 				expect((await plainRequest(`${emulator.baseUrl}/v1/${topic}`, 'GET')).status).toBe(200);
 				expect(iam.policy(topic)?.bindings).toEqual([{ role: PUBLISHER_ROLE, members: [GMAIL_PUBLISHER] }]);
+				expect(iam.calls.filter((c) => c.startsWith('DELETE '))).toEqual([`DELETE ${name}`]);
 			} finally {
 				unsubscribe();
 				await iam.close();
 			}
 		});
-	}, 300_000);
+	}, 420_000);
 });
