@@ -21,7 +21,7 @@ export function stateOf(context: StatefulContext): TriggerState {
 	return asState(context.getWorkflowStaticData('node'));
 }
 
-export function engineKeyOf(context: StatefulContext): string {
+export function engineKeyOf(context: N8nContext & { getWorkflow(): { id?: string } }): string {
 	const node = context.getNode();
 	return engineKey(context.getWorkflow().id, node.id ?? node.name);
 }

@@ -24,7 +24,7 @@ import { createPubSubAdmin, PUBSUB_SCOPE } from '../transport/pubsubAdmin';
 import type { TriggerConfig } from './config';
 import { withSetUpCheck } from './setUpCheck';
 import { removalAllowed, scheduleRemoval } from './removal';
-import { engineKey } from './registry';
+import { engineKeyOf } from './context';
 
 interface Logger {
 	info(message: string): void;
@@ -87,16 +87,10 @@ export function wantedSubscription(context: N8nContext & { getWorkflow(): { id?:
 		config.subscriptionName ??
 		(config.delivery === 'push' && config.setUpGoogleCloud ? defaultPushSubscription(projectOfName(topic) ?? '', context.getWorkflow().id, context.getNode().id) : undefined);
 	if (!name) return undefined;
-	const labels = ownerLabels(ownerDigest(nodeKey(context)));
+	const labels = ownerLabels(ownerDigest(engineKeyOf(context)));
 	return push
 		? { name, topic, kind: 'push', pushEndpoint: push.pushEndpoint, ...(push.oidc && { oidc: push.oidc }), ackDeadlineSeconds: ACK_DEADLINE_SECONDS, labels }
 		: { name, topic, kind: 'pull', ackDeadlineSeconds: ACK_DEADLINE_SECONDS, labels };
-}
-
-/** The workflow and node, as the registry keys them (engineKey). */
-function nodeKey(context: N8nContext & { getWorkflow(): { id?: string } }): string {
-	const node = context.getNode();
-	return engineKey(context.getWorkflow().id, node.id ?? node.name);
 }
 
 /**
@@ -129,7 +123,7 @@ export async function removeMadeSubscriptionLater(
 	const admin = createPubSubAdmin(await authFor(context, config.authentication, [PUBSUB_SCOPE]));
 	const labels = wanted.labels;
 	scheduleRemoval(
-		nodeKey(context),
+		engineKeyOf(context),
 		`subscription ${wanted.name}`,
 		async () => {
 			const outcome = await removeMadeSubscription(admin, wanted.name, labels, wanted.pushEndpoint);

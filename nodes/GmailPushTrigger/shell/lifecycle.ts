@@ -79,10 +79,11 @@ export async function create(this: IHookFunctions): Promise<boolean> {
 		scheduleSelfTestCall(testUrl, (message) => this.logger.warn(message));
 		return true;
 	}
+	const key = engineKeyOf(this);
 	// Added again (a save, a re-activation): what the set-up made stays.
-	cancelRemoval(engineKeyOf(this));
+	cancelRemoval(key);
 	let settle = () => {};
-	markSetUp(engineKeyOf(this), new Promise<void>((resolve) => (settle = resolve)));
+	markSetUp(key, new Promise<void>((resolve) => (settle = resolve)));
 	try {
 		return await setUpAndWatch(this);
 	} finally {
