@@ -95,7 +95,7 @@ describe('the webhook hooks never write back an older copy of the static data', 
 		expect(fake.count('users.watch')).toBe(1);
 		expect(staticData.__dataChanged).toBe(false);
 		expect(JSON.parse(JSON.stringify(staticData))).toEqual({ [`node:${NODE.name}`]: before });
-		// This process now knows the watch is fresh: a second start of the hooks does not renew it.
+		// This process now knows the watch is fresh: a second start of the hooks leaves it to the trigger.
 		await expect(checkExists.call(hookContext(fake, workflowStaticData(before), 'init', workflowId))).resolves.toBe(true);
 	});
 
@@ -133,6 +133,34 @@ describe('the webhook hooks never write back an older copy of the static data', 
 			answers[mode] = await checkExists.call(hookContext(fake, workflowStaticData(fresh), mode, workflowId));
 		}
 		expect(answers).toEqual({ init: true, leadershipChange: true, activate: false, update: false });
+	});
+
+	it('a re-activation watches anew although the record looks fresh (users.stop ran elsewhere or before a restart); the trigger takes that watch over', async () => {
+		// What 2.x's delete() leaves: it stopped the watch without the trigger, and wrote nothing.
+		const fresh = { ...savedState(), watch: { ...savedState().watch!, renewedAt: Date.now() - 60_000 } };
+		const staticData = workflowStaticData(fresh);
+		const context = hookContext(fake, staticData, 'activate', workflowId);
+		expect(await checkExists.call(context)).toBe(false);
+		await create.call(context);
+		expect(fake.count('users.watch')).toBe(1);
+
+		const state = (context as { getWorkflowStaticData(t: string): IDataObject }).getWorkflowStaticData('node') as TriggerState;
+		const trigger = engineFor(fake, { state });
+		await expect(trigger.engine.ensureWatch(`${workflowId}:${NODE.id}`, { force: true })).resolves.toBe('fresh');
+		expect(fake.count('users.watch')).toBe(1);
+	});
+
+	it('a restart watches anew without failing the start when Google refuses; the next tick watches', async () => {
+		const fresh = { ...savedState(), watch: { ...savedState().watch!, renewedAt: Date.now() - 60_000 } };
+		const trigger = engineFor(fake, { state: structuredClone(fresh) });
+		const key = `${workflowId}:${NODE.id}`;
+		fake.faults.failNext('users.watch', 503, 1);
+		await expect(trigger.engine.ensureWatchOnRestart(key)).resolves.toBeUndefined();
+		expect(fake.count('users.watch')).toBe(1);
+		await trigger.engine.tick({ watchKey: key, syncAfterMs: 60 * 60 * 1000 });
+		expect(fake.count('users.watch')).toBe(2);
+		await trigger.engine.tick({ watchKey: key, syncAfterMs: 60 * 60 * 1000 });
+		expect(fake.count('users.watch')).toBe(2);
 	});
 
 	it('delete() in a main without the trigger stops the watch and writes nothing back', async () => {

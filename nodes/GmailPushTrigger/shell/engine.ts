@@ -14,7 +14,7 @@ import { isStaleCursorError, refetchEvents, syncFromCursor, withoutMessage, type
 import { catchUpFromStaleCursor, DEFAULT_CATCH_UP, type CatchUpOptions } from '../core/recovery';
 import { toOutputItems, type OutputItem, type OutputMode, type RenderOptions } from '../core/output';
 import { watchRequest, watchStateFrom, watchVerdict, type WatchConfig, type WatchVerdict } from '../core/watch';
-import { recordedWatch, recordWatch, watchStoppedSince } from './registry';
+import { recordedWatch, recordWatch } from './registry';
 import { forgetWatch, rememberInState, type TriggerState } from './state';
 
 export type EngineLogger = Logger;
@@ -104,6 +104,8 @@ export class MailboxEngine {
 	/** After a failed renewal: no new attempt before this (each watch call costs 100 units). */
 	private watchRetryAt = 0;
 	private watchFailures = 0;
+	/** An activation's forced watch failed: the next renewal watches even if the record looks fresh. */
+	private watchUnsure = false;
 	private readonly failures: FailureRecord;
 	/** The follow-up sync armed by the last notification (see EngineDeps.followUpMs). */
 	private followUp?: NodeJS.Timeout;
@@ -285,7 +287,8 @@ export class MailboxEngine {
 			if (duties.watchKey !== undefined && this.now() >= this.watchRetryAt) {
 				try {
 					const watchKey = duties.watchKey;
-					await this.guarded('watch', async () => await this.ensureWatch(watchKey));
+					await this.guarded('watch', async () => await this.ensureWatch(watchKey, { force: this.watchUnsure }));
+					this.watchUnsure = false;
 					this.watchFailures = 0;
 					this.failures.lapseReported = false;
 				} catch (error) {
@@ -382,9 +385,22 @@ export class MailboxEngine {
 		this.closed = true;
 	}
 
-	/** Renews the watch when it is missing, changed, a day old or close to expiry. */
+	/** Renews the watch when it is missing, changed, a day old or close to expiry (or forced). */
 	async ensureWatch(key: string, options: { force?: boolean } = {}): Promise<EnsureWatchResult> {
 		return await ensureWatch(key, this.deps.port, this.deps.state, this.deps.watch, this.deps.logger, this.now(), options.force);
+	}
+
+	/**
+	 * A restart's watch: forced, but a failure only logs (the old watch most likely lives) and
+	 * leaves the next tick to force it again, rather than failing n8n's start on a Google outage.
+	 */
+	async ensureWatchOnRestart(key: string): Promise<void> {
+		try {
+			await this.ensureWatch(key, { force: true });
+		} catch (error) {
+			this.watchUnsure = true;
+			this.deps.logger.warn(`Gmail Push Trigger: could not renew the Gmail watch at start, will retry within a minute: ${(error as Error).message}`);
+		}
 	}
 
 	/** Poll delivery has no watch: a first activation starts from the mailbox's current historyId. */
@@ -413,8 +429,16 @@ function readLongAfterPublish(publishTime: string | undefined, readAt: number): 
 const watchesInFlight = new Map<string, Promise<EnsureWatchResult>>();
 
 /**
- * Makes sure a fresh watch for our topic and labels exists. Callers for the same node share
- * one watch call: n8n 2.x registers the webhook (create) and the trigger side by side.
+ * A forced watch skips a watch this process made for the node this recently: create() watches
+ * just before n8n starts the trigger (n8n awaits the webhooks first, see docs), and the trigger
+ * takes that watch over instead of paying 100 units again.
+ */
+export const JUST_MADE_MS = 60_000;
+
+/**
+ * Makes sure a fresh watch for our topic and labels exists. `force` watches even when the
+ * recorded watch looks fresh: an activation cannot tell whether a users.stop ran since (another
+ * process, a delete() without the trigger, before a restart). Callers for one node share a call.
  */
 export async function ensureWatch(
 	key: string,
@@ -429,8 +453,8 @@ export async function ensureWatch(
 	let pending = watchesInFlight.get(key);
 	if (!pending) {
 		pending = (async () => {
-			const found = watchStoppedSince(key, state.watch?.renewedAt) ? 'missing' : watchVerdict(state.watch, config, now);
-			if (found === 'fresh' && !force) return found;
+			const found = watchVerdict(state.watch, config, now);
+			if (found === 'fresh' && (!force || justMade(key, now))) return found;
 			const verdict = found === 'fresh' ? 'forced' : found;
 			await renewWatch(port, state, config, now);
 			if (state.watch) recordWatch(key, { watch: state.watch, emailAddress: state.emailAddress });
@@ -446,6 +470,11 @@ export async function ensureWatch(
 	// A caller that joined another's call (with another copy of the state) takes its watch too.
 	adoptRecordedWatch(key, state);
 	return verdict;
+}
+
+function justMade(key: string, now: number): boolean {
+	const made = recordedWatch(key)?.watch.renewedAt;
+	return made !== undefined && now - made < JUST_MADE_MS;
 }
 
 /**

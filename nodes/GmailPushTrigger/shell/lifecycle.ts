@@ -21,7 +21,7 @@ import { engineKeyOf, gmailPortFor, stateOf } from './context';
 import { ensureWatch } from './engine';
 import { toNodeApiError } from './errors';
 import { catchUpState, forgetWatch, type TriggerState } from './state';
-import { findEngine, forgetFailures, markSetUp, markWatchStopped, recordedWatch, watchedByOthers, watchStoppedSince } from './registry';
+import { findEngine, forgetFailures, forgetRecordedWatch, recordedWatch, watchedByOthers } from './registry';
 import { productionUrlOf, scheduleSelfTestCall } from './testRun';
 import { testRunSetUpProblem, withSetUpCheck } from './setUpCheck';
 import { pushReachesTrigger, pushUnreachableError } from './queueMode';
@@ -41,17 +41,15 @@ function isTestWebhook(context: IHookFunctions): boolean {
 }
 
 /**
- * On n8n's start (and a leader change) true while the recorded watch is fresh; otherwise false,
- * so create() renews it. A user's activation or save always renews: the watch may have been
- * stopped by a delete() in another process that, writing nothing, left the record looking fresh.
+ * True only on n8n's start (or a leader change) while the recorded watch is fresh: the trigger
+ * then renews it without failing the start. A user's activation, save or publish answers false,
+ * so create() sets up and watches anew: a users.stop may have run since the record was written.
  */
 export async function checkExists(this: IHookFunctions): Promise<boolean> {
 	if (isManual(this)) return false; // so that create() runs and fetches a sample
 	if (!isRestart(this.getActivationMode())) return false;
 	const config = readConfig(this);
-	const key = engineKeyOf(this);
-	const watch = newerWatch(stateOf(this).watch, recordedWatch(key)?.watch);
-	if (watchStoppedSince(key, watch?.renewedAt)) return false;
+	const watch = newerWatch(stateOf(this).watch, recordedWatch(engineKeyOf(this))?.watch);
 	return watchVerdict(watch, config.watch, Date.now()) === 'fresh';
 }
 
@@ -79,16 +77,9 @@ export async function create(this: IHookFunctions): Promise<boolean> {
 		scheduleSelfTestCall(testUrl, (message) => this.logger.warn(message));
 		return true;
 	}
-	const key = engineKeyOf(this);
 	// Added again (a save, a re-activation): what the set-up made stays.
-	cancelRemoval(key);
-	let settle = () => {};
-	markSetUp(key, new Promise<void>((resolve) => (settle = resolve)));
-	try {
-		return await setUpAndWatch(this);
-	} finally {
-		settle();
-	}
+	cancelRemoval(engineKeyOf(this));
+	return await setUpAndWatch(this);
 }
 
 async function setUpAndWatch(context: IHookFunctions): Promise<boolean> {
@@ -105,7 +96,7 @@ async function setUpAndWatch(context: IHookFunctions): Promise<boolean> {
 	const state = stored.cursor === undefined ? stored : (JSON.parse(JSON.stringify(stored)) as TriggerState);
 	const port = await gmailPortFor(context, config);
 	try {
-		await whileGrantPropagates(setUp?.grant === 'granted', async () => await ensureWatch(engineKeyOf(context), port, state, config.watch, context.logger, Date.now()));
+		await whileGrantPropagates(setUp?.grant === 'granted', async () => await ensureWatch(engineKeyOf(context), port, state, config.watch, context.logger, Date.now(), true));
 	} catch (error) {
 		const converted = toNodeApiError(context.getNode(), error, { topicName: config.watch.topicName, during: 'watch' });
 		throw await withSetUpCheck(converted, context, config, pushTarget(productionUrl, pushAuth));
@@ -135,7 +126,7 @@ export async function remove(this: IHookFunctions): Promise<boolean> {
 		} else {
 			const config = readConfig(this);
 			await (await gmailPortFor(this, config)).stop();
-			markWatchStopped(key, Date.now());
+			forgetRecordedWatch(key);
 			this.logger.info(`Gmail Push Trigger: stopped the Gmail watch of ${emailAddress}; the cursor is kept for the next activation`);
 		}
 	} catch (error) {

@@ -65,23 +65,6 @@ export function watchedByOthers(emailAddress: string | undefined, key: string): 
 }
 
 /**
- * When this process last stopped each node's watch. n8n may hand the next activation a copy of
- * the static data from before the stop (1.123 does on a save: delete() ran on another copy),
- * which still shows a fresh watch; without this the mailbox would stay unwatched for a day.
- */
-const stoppedWatches = new Map<string, number>();
-
-export function markWatchStopped(key: string, at: number): void {
-	stoppedWatches.set(key, at);
-}
-
-/** True when this process stopped the node's watch after `renewedAt`. */
-export function watchStoppedSince(key: string, renewedAt: number | undefined): boolean {
-	const stoppedAt = stoppedWatches.get(key);
-	return stoppedAt !== undefined && (renewedAt === undefined || stoppedAt >= renewedAt);
-}
-
-/**
  * The last watch this process made for each node, and the mailbox and historyId it came with.
  * The webhook hooks write no static data (see lifecycle.ts): the watch create() makes is kept
  * here, and the trigger's engine in this process takes it into its state (no second watch call).
@@ -102,22 +85,9 @@ export function recordedWatch(key: string): RecordedWatch | undefined {
 	return recordedWatches.get(key);
 }
 
-/**
- * create()'s Google Cloud set-up and watch, per node, while under way or done in this process.
- * n8n 2.x starts the trigger and create() side by side: a push trigger's first watch waits for
- * the set-up, or Gmail would be asked to watch a topic that does not exist yet.
- */
-const setUps = new Map<string, Promise<void>>();
-
-export function markSetUp(key: string, settled: Promise<void>): void {
-	setUps.set(key, settled);
-}
-
-/** Waits for the node's set-up in this process: up to `graceMs` for one to start, then until it ends. */
-export async function setUpSettled(key: string, graceMs: number, pollMs = 100): Promise<void> {
-	const until = Date.now() + graceMs;
-	while (!setUps.has(key) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, pollMs));
-	await setUps.get(key);
+/** The node's watch was stopped, or its trigger left: what this process made is no longer live. */
+export function forgetRecordedWatch(key: string): void {
+	recordedWatches.delete(key);
 }
 
 /** A deliberate deactivation or save starts afresh. */

@@ -22,7 +22,7 @@ import { readConfig, type TriggerConfig } from './config';
 import { engineKeyOf, gmailPortFor, stateOf } from './context';
 import { MailboxEngine } from './engine';
 import { lastingFailureError, toNodeApiError } from './errors';
-import { failureRecordFor, holdWatch, markWatchStopped, registerEngine, setUpSettled, watchedByOthers } from './registry';
+import { failureRecordFor, forgetRecordedWatch, holdWatch, registerEngine, watchedByOthers } from './registry';
 import { isRestart } from './lifecycle';
 import { toExecutionData } from './state';
 import { trackedDelivery } from './redelivery';
@@ -31,9 +31,6 @@ import { cancelRemoval, triggerRunning } from './removal';
 import { testRunSetUpProblem, withSetUpCheck } from './setUpCheck';
 import { whileGrantPropagates } from '../transport/retry';
 import { pushReachesTrigger, pushUnreachableError } from './queueMode';
-
-/** How long a push trigger waits for create() to start its set-up (n8n 2.x starts both at once). */
-const SET_UP_GRACE_MS = 10_000;
 
 /** How often the timer looks at its duties (they themselves are due hourly or daily). */
 export const TICK_MS = 60 * 1000;
@@ -112,10 +109,10 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 			// closeFunction stopped the watch at the last shutdown: always watch anew.
 			await whileGrantPropagates(setUp?.grant === 'granted', async () => await engine.ensureWatch(key, { force: true }));
 		} else if (config.delivery === 'push') {
-			// A user's activation runs create() too (1.x before this, 2.x beside it): with the set-up
-			// on, watch only once it made the topic and the grant (its watch is then taken over).
-			if (config.setUpGoogleCloud && !isRestart(this.getActivationMode())) await setUpSettled(key, SET_UP_GRACE_MS);
-			await engine.ensureWatch(key);
+			// create() set up and watched just before (n8n awaits the webhooks first): its watch is
+			// taken over. On a restart create() may not have run: watch anyway, without failing the start.
+			if (isRestart(this.getActivationMode())) await engine.ensureWatchOnRestart(key);
+			else await engine.ensureWatch(key, { force: true });
 		} else {
 			await engine.ensureCursor();
 		}
@@ -155,7 +152,10 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 			// Activation fails and n8n will not call closeFunction: stop the watch we just made,
 			// as closeFunction would, so retries do not leave watches (100 units each) behind.
 			watcher?.release();
-			if (!watchedByOthers(engine.state.emailAddress, key)) await port.stop().catch(() => undefined);
+			if (!watchedByOthers(engine.state.emailAddress, key)) {
+				forgetRecordedWatch(key);
+				await port.stop().catch(() => undefined);
+			}
 			throw await withSetUpCheck(new NodeOperationError(this.getNode(), (error as Error).message), this, config);
 		}
 	}
@@ -183,8 +183,8 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 				await subscriber.close();
 				try {
 					if (!watchedByOthers(engine.state.emailAddress, key)) {
+						forgetRecordedWatch(key);
 						await port.stop();
-						markWatchStopped(key, Date.now());
 					}
 				} catch (error) {
 					this.logger.warn(`Gmail Push Trigger: users.stop failed, the watch will lapse on its own: ${(error as Error).message}`);
