@@ -303,4 +303,46 @@ describe.each(selectedMajors())('Gmail Push Trigger, pull delivery, in n8n %i.x'
 			expect(ctx.fake.count('users.watch')).toBe(watches); // neither got as far as a watch
 		});
 	});
+
+	it('a duplicated workflow is refused the subscription the original reads, naming it; the original gets every email; with its own name the copy works, and its deactivation leaves the shared watch', async () => {
+		await ctx.step(async () => {
+			const dupTopic = `projects/${PROJECT}/topics/gmail-dup-v${major}`;
+			const dupSubscription = `projects/${PROJECT}/subscriptions/n8n-dup-v${major}`;
+			const original = triggerWorkflow({ name: `Gmail pull original v${major}`, delivery: 'pull', topicName: dupTopic, subscriptionName: dupSubscription });
+			original.nodes[0].typeVersion = 1.1;
+			const originalId = await ctx.session.api.importWorkflow(original, [ctx.credential]);
+			await activateAndWait(ctx, originalId, original.name);
+
+			// What the editor's Duplicate saves: the same nodes in a new workflow.
+			const copy = { ...structuredClone(original), name: `${original.name} (copy)` };
+			const copyId = await ctx.session.api.importWorkflow(copy, [ctx.credential]);
+			const stops = ctx.fake.count('users.stop');
+			const message = await activationFailure(copyId);
+			expect(message).toMatch(new RegExp(`${dupSubscription} (is already read by another active Gmail Push Trigger|was made by the Gmail Push Trigger of another workflow)`));
+			expect(message).toMatch(/its own Subscription Name/);
+			expect(ctx.fake.count('users.stop')).toBe(stops);
+
+			const mails = [1, 2, 3, 4, 5, 6].map((n) => ctx.deliver(`to the original ${n}`));
+			const { items } = await ctx.waitForItems(originalId, 6, 60_000);
+			expect(items.map((i) => i.id).sort()).toEqual(mails.map((m) => m.id).sort());
+
+			// Given its own subscription, the copy activates (the topic fans out to both).
+			const saved = await ctx.session.api.rest<{ nodes: Array<{ name: string; parameters: Record<string, unknown> }> }>('GET', `/rest/workflows/${copyId}`);
+			const nodes = saved.nodes.map((n) => (n.name === 'Gmail Push Trigger' ? { ...n, parameters: { ...n.parameters, subscriptionName: `${dupSubscription}-2` } } : n));
+			await ctx.session.api.rest('PATCH', `/rest/workflows/${copyId}`, { ...saved, nodes });
+			await activateAndWait(ctx, copyId, copy.name);
+			const both = ctx.deliver('to both');
+			await ctx.waitForItems(copyId, 1, 60_000);
+			expect((await ctx.waitForItems(originalId, 7, 60_000)).items.map((i) => i.id)).toContain(both.id);
+
+			// The copy leaves: the watch it shares with the original stays.
+			expect((await ctx.session.api.deactivate(copyId)).status).toBe(200);
+			await sleep(SETTLE_MS);
+			expect(ctx.fake.count('users.stop')).toBe(stops);
+			expect(ctx.fake.mailbox.watch?.topicName).toBe(dupTopic);
+			const after = ctx.deliver('after the copy left');
+			expect((await ctx.waitForItems(originalId, 8, 60_000)).items.map((i) => i.id)).toContain(after.id);
+			expect((await ctx.session.api.deactivate(originalId)).status).toBe(200);
+		});
+	}, 240_000);
 });

@@ -221,4 +221,30 @@ describe('removing what the set-up made, after a deactivation', () => {
 		expect((await emulatorGet(repointed)).status).toBe(200);
 		expect((await emulatorGet(subscription)).status).toBe(404);
 	});
+
+	it('a copy of the workflow is refused the subscription made for the original, with its name and what to change; nothing is written', async () => {
+		const { topic, subscription } = project();
+		await ensureGoogleCloud(admin(), topic, labelled(pull(topic, subscription), theirs));
+		const writes = () => iam.calls.filter((c) => /^(PUT|PATCH|DELETE|POST) /.test(c) || c === 'topics.setIamPolicy').length;
+		const before = writes();
+
+		const refused = ensureGoogleCloud(admin(), topic, labelled(pull(topic, subscription), mine));
+
+		await expect(refused).rejects.toMatchObject({ reason: 'SUBSCRIPTION_MISMATCH' });
+		await expect(refused).rejects.toThrow(/gmail-push-n8n was made by the Gmail Push Trigger of another workflow.*give this trigger its own Subscription Name \(for example gmail-push-n8n-2\)/);
+		expect(writes()).toBe(before);
+		// The original's node still finds it its own.
+		await expect(ensureGoogleCloud(admin(), topic, labelled(pull(topic, subscription), theirs))).resolves.toMatchObject({ subscription: 'present' });
+	});
+
+	it('after a rename, the subscription used before is deleted whatever it pushes to, when it was made for this node', async () => {
+		const { topic, subscription } = project();
+		await ensureGoogleCloud(admin(), topic, labelled(push(topic, subscription, 'https://n8n.example.com/webhook/abc/webhook?token=x'), mine));
+		const other = `${subscription}-theirs`;
+		await ensureGoogleCloud(admin(), topic, labelled(pull(topic, other), theirs));
+
+		expect(await removeMadeSubscription(admin(), other, mine, 'any')).toBe('kept: not made by this node');
+		expect(await removeMadeSubscription(admin(), subscription, mine, 'any')).toBe('deleted');
+		expect((await emulatorGet(other)).status).toBe(200);
+	});
 });

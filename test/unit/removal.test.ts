@@ -61,23 +61,43 @@ describe('removing what the set-up made, after a trigger is removed', () => {
 		expect(other).toHaveBeenCalledTimes(1);
 	});
 
-	it('does nothing when its time comes while a trigger for the same node runs (the re-add finished before the old close scheduled it)', () => {
-		const { scheduleRemoval, triggerRunning, REMOVAL_DELAY_MS } = freshModule();
+	it('does nothing when its time comes while a trigger reads the subscription (the re-add finished before the old close scheduled it)', () => {
+		const { scheduleRemoval, readSubscription, REMOVAL_DELAY_MS } = freshModule();
 		const removeSaved = jest.fn(async () => 'deleted it');
-		const stopNew = triggerRunning('wf:saved');
-		const stopOld = triggerRunning('wf:saved');
-		stopOld();
-		scheduleRemoval('wf:saved', 'subscription A', removeSaved, logger());
+		const releaseNewer = readSubscription('sub-a', 'wf:saved');
+		const releaseOlder = readSubscription('sub-a', 'wf:saved');
+		releaseOlder();
+		scheduleRemoval('sub-a', 'subscription A', removeSaved, logger());
 		jest.advanceTimersByTime(REMOVAL_DELAY_MS);
 		expect(removeSaved).not.toHaveBeenCalled();
 
 		// Once the new one closes too (a deactivation), and a close counted twice counts once.
-		stopOld();
-		stopNew();
+		releaseOlder();
+		releaseNewer();
 		const removeLater = jest.fn(async () => 'deleted it');
-		scheduleRemoval('wf:saved', 'subscription A', removeLater, logger());
+		scheduleRemoval('sub-a', 'subscription A', removeLater, logger());
 		jest.advanceTimersByTime(REMOVAL_DELAY_MS);
 		expect(removeLater).toHaveBeenCalledTimes(1);
+	});
+
+	it('a subscription another active trigger reads is never removed; a reader starting cancels a pending removal', () => {
+		const { scheduleRemoval, readSubscription, readersOf, REMOVAL_DELAY_MS } = freshModule();
+		const releaseOriginal = readSubscription('sub-shared', 'wf-original:node');
+		const releaseCopy = readSubscription('sub-shared', 'wf-copy:node');
+		expect(readersOf('sub-shared')).toEqual(['wf-original:node', 'wf-copy:node']);
+		releaseOriginal();
+		const remove = jest.fn(async () => 'deleted it');
+		scheduleRemoval('sub-shared', 'subscription S', remove, logger());
+		jest.advanceTimersByTime(REMOVAL_DELAY_MS);
+		expect(remove).not.toHaveBeenCalled();
+		releaseCopy();
+		expect(readersOf('sub-shared')).toEqual([]);
+
+		scheduleRemoval('sub-shared', 'subscription S', remove, logger());
+		jest.advanceTimersByTime(REMOVAL_DELAY_MS / 2);
+		readSubscription('sub-shared', 'wf-original:node');
+		jest.advanceTimersByTime(REMOVAL_DELAY_MS);
+		expect(remove).not.toHaveBeenCalled();
 	});
 
 	it('n8n told to stop (SIGTERM) cancels what is pending, and what its closing triggers schedule after', async () => {

@@ -128,6 +128,13 @@ export function subscriptionProblems(existing: PubSubSubscription, wanted: Wante
 				: `Subscription ${name} is attached to ${existing.topic ?? 'no topic'}, not to ${wanted.topic}: pick another subscription name, or the topic it is attached to`,
 		);
 	}
+	if (madeForAnother(existing, wanted.labels)) {
+		// Pub/Sub hands each message to one reader: a copied workflow would take half the other's mail.
+		blocks(
+			`Subscription ${name} was made by the Gmail Push Trigger of another workflow (a copy of this one?), and a subscription serves one trigger only: ` +
+				`give this trigger its own Subscription Name (for example ${lastPart(name)}-2) and activate again, or delete ${lastPart(name)} in the console if its workflow is gone`,
+		);
+	}
 	const endpoint = existing.pushConfig?.pushEndpoint || undefined;
 	if (wanted.kind === 'pull' && endpoint) {
 		blocks(`Subscription ${name} is a push subscription (to ${endpoint}); pull delivery needs a pull subscription: pick another subscription name`);
@@ -281,6 +288,12 @@ export function madeFor(existing: PubSubSubscription, labels: Record<string, str
 	return Object.entries(labels).every(([key, value]) => existing.labels?.[key] === value);
 }
 
+/** True when the set-up made the subscription for an owner other than the one these labels name. */
+export function madeForAnother(existing: PubSubSubscription, labels: Record<string, string> | undefined): boolean {
+	const owner = existing.labels?.[OWNER_LABEL];
+	return labels !== undefined && existing.labels?.[CREATED_BY_LABEL] === CREATED_BY && owner !== undefined && owner !== labels[OWNER_LABEL];
+}
+
 export type RemovalOutcome = 'deleted' | 'absent' | 'kept: not made by this node' | 'kept: pushes elsewhere';
 
 /**
@@ -293,12 +306,13 @@ export async function removeMadeSubscription(
 	admin: PubSubAdminPort,
 	name: string,
 	labels: Record<string, string>,
-	pushEndpoint?: string,
+	pushEndpoint?: string | 'any',
 ): Promise<RemovalOutcome> {
 	const existing = await admin.getSubscription(name);
 	if (!existing) return 'absent';
 	if (!madeFor(existing, labels)) return 'kept: not made by this node';
 	const endpoint = existing.pushConfig?.pushEndpoint || undefined;
-	if (endpoint !== (pushEndpoint || undefined)) return 'kept: pushes elsewhere';
+	// 'any': one the node used before a rename or a switch of delivery; its labels name this node.
+	if (pushEndpoint !== 'any' && endpoint !== (pushEndpoint || undefined)) return 'kept: pushes elsewhere';
 	return (await admin.deleteSubscription(name)) ? 'deleted' : 'absent';
 }

@@ -83,14 +83,24 @@ export async function setUpGoogleCloud(
  */
 export function wantedSubscription(context: N8nContext & { getWorkflow(): { id?: string } }, config: TriggerConfig, push?: PushTarget): WantedSubscription | undefined {
 	const topic = config.watch.topicName;
-	const name =
-		config.subscriptionName ??
-		(config.delivery === 'push' && config.setUpGoogleCloud ? defaultPushSubscription(projectOfName(topic) ?? '', context.getWorkflow().id, context.getNode().id) : undefined);
+	const name = subscriptionNameFor(context, config);
 	if (!name) return undefined;
-	const labels = ownerLabels(ownerDigest(engineKeyOf(context)));
+	const labels = nodeLabels(context);
 	return push
 		? { name, topic, kind: 'push', pushEndpoint: push.pushEndpoint, ...(push.oidc && { oidc: push.oidc }), ackDeadlineSeconds: ACK_DEADLINE_SECONDS, labels }
 		: { name, topic, kind: 'pull', ackDeadlineSeconds: ACK_DEADLINE_SECONDS, labels };
+}
+
+/** The subscription the node reads (pull) or is pushed through (push) by name, when it knows one. */
+export function subscriptionNameFor(context: N8nContext & { getWorkflow(): { id?: string } }, config: TriggerConfig): string | undefined {
+	if (config.delivery === 'poll') return undefined;
+	if (config.subscriptionName) return config.subscriptionName;
+	if (config.delivery !== 'push' || !config.setUpGoogleCloud) return undefined;
+	return defaultPushSubscription(projectOfName(config.watch.topicName) ?? '', context.getWorkflow().id, context.getNode().id);
+}
+
+function nodeLabels(context: N8nContext & { getWorkflow(): { id?: string } }): Record<string, string> {
+	return ownerLabels(ownerDigest(engineKeyOf(context)));
 }
 
 /**
@@ -123,11 +133,30 @@ export async function removeMadeSubscriptionLater(
 	const admin = createPubSubAdmin(await authFor(context, config.authentication, [PUBSUB_SCOPE]));
 	const labels = wanted.labels;
 	scheduleRemoval(
-		engineKeyOf(context),
+		wanted.name,
 		`subscription ${wanted.name}`,
 		async () => {
 			const outcome = await removeMadeSubscription(admin, wanted.name, labels, wanted.pushEndpoint);
 			return outcome === 'deleted' ? `deleted it (the node had made it; the topic ${wanted.topic} and Gmail's grant stay)` : outcome;
+		},
+		context.logger,
+	);
+}
+
+/**
+ * A save that renamed the subscription or switched delivery: the one the set-up made for this
+ * node before goes by the same delayed rule, unless a trigger of this process reads it meanwhile.
+ */
+export async function removePreviousSubscriptionLater(context: N8nContext & { logger: Logger; getWorkflow(): { id?: string } }, config: TriggerConfig, previous: string): Promise<void> {
+	if (!removalAllowed()) return;
+	const admin = createPubSubAdmin(await authFor(context, config.authentication, [PUBSUB_SCOPE]));
+	const labels = nodeLabels(context);
+	scheduleRemoval(
+		previous,
+		`subscription ${previous} (no longer used by the node)`,
+		async () => {
+			const outcome = await removeMadeSubscription(admin, previous, labels, 'any');
+			return outcome === 'deleted' ? 'deleted it (the node had made it)' : outcome;
 		},
 		context.logger,
 	);

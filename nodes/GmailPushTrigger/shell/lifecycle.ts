@@ -13,7 +13,7 @@
 import type { IHookFunctions } from 'n8n-workflow';
 import { watchVerdict, type WatchState } from '../core/watch';
 import { readConfig, readPushAuth } from './config';
-import { removeMadeSubscriptionLater, setUpGoogleCloud, type PushTarget } from './googleCloud';
+import { removeMadeSubscriptionLater, setUpGoogleCloud, subscriptionNameFor, type PushTarget } from './googleCloud';
 import { cancelRemoval } from './removal';
 import { whileGrantPropagates } from '../transport/retry';
 import type { PushAuthConfig } from '../transport/pushAuth';
@@ -77,8 +77,9 @@ export async function create(this: IHookFunctions): Promise<boolean> {
 		scheduleSelfTestCall(testUrl, (message) => this.logger.warn(message));
 		return true;
 	}
-	// Added again (a save, a re-activation): what the set-up made stays.
-	cancelRemoval(engineKeyOf(this));
+	// Used again (a save, a re-activation): the subscription stays.
+	const subscription = subscriptionNameFor(this, readConfig(this));
+	if (subscription) cancelRemoval(subscription);
 	return await setUpAndWatch(this);
 }
 

@@ -1,13 +1,11 @@
 /**
  * Deactivation removes the subscription the set-up made, but n8n calls the same delete() (push)
  * or closeFunction (pull) when the user saves an active workflow, and closeFunction also when
- * n8n stops: a node cannot tell these apart when they run (1.123 even hands delete() the
- * workflow with active: true). What tells them apart is what comes next: a save adds the
- * trigger again at once (the same process, within milliseconds, on 1.x and 2.x), a stop ends
- * the process. So the removal waits; a re-add in this process cancels it, and so does n8n
- * being told to stop. Only a trigger that stays away is removed: a removal whose time comes while
- * a trigger for the same node runs here (its re-add finished before the old close scheduled the
- * removal) does nothing.
+ * n8n stops: a node cannot tell these apart when they run. What tells them apart is what comes
+ * next: a save adds the trigger again at once, a stop ends the process. So the removal waits,
+ * keyed by the subscription's name: a trigger that reads or is pushed through it cancels it (a
+ * save that keeps the name), and one that still reads it when the time comes keeps it. A save
+ * that renames it leaves the old name to be removed.
  */
 
 /** How long a removed trigger must stay away before what it made is deleted. */
@@ -19,8 +17,8 @@ interface Logger {
 }
 
 const pending = new Map<string, NodeJS.Timeout>();
-/** How many triggers per key run in this process (a save may add the new one before the old one's close ends). */
-const running = new Map<string, number>();
+/** Which triggers (node keys) of this process read each subscription, or are pushed through it. */
+const readers = new Map<string, Set<{ key: string }>>();
 let stopping = false;
 let listening = false;
 
@@ -50,16 +48,16 @@ export function removalAllowed(): boolean {
 }
 
 /**
- * Runs `remove` after REMOVAL_DELAY_MS unless the same trigger (key) is added again in this
- * process, or n8n is told to stop, before then.
+ * Runs `remove` after REMOVAL_DELAY_MS unless a trigger of this process starts reading the
+ * subscription, or n8n is told to stop, before then; and not while a trigger still reads it.
  */
-export function scheduleRemoval(key: string, what: string, remove: () => Promise<string>, logger: Logger): void {
+export function scheduleRemoval(subscription: string, what: string, remove: () => Promise<string>, logger: Logger): void {
 	if (stopping) return;
 	listenForStop();
-	cancelRemoval(key);
+	cancelRemoval(subscription);
 	const timer = setTimeout(() => {
-		pending.delete(key);
-		if (stopping || (running.get(key) ?? 0) > 0) return;
+		pending.delete(subscription);
+		if (stopping || (readers.get(subscription)?.size ?? 0) > 0) return;
 		remove().then(
 			(outcome) => logger.info(`Gmail Push Trigger: the workflow stayed deactivated; ${what}: ${outcome}`),
 			(error: unknown) => logger.warn(`Gmail Push Trigger: could not remove ${what} after the deactivation (delete it in the console if nothing uses it): ${(error as Error).message}`),
@@ -67,30 +65,36 @@ export function scheduleRemoval(key: string, what: string, remove: () => Promise
 	}, REMOVAL_DELAY_MS);
 	// A pending removal must not keep n8n running.
 	timer.unref?.();
-	pending.set(key, timer);
+	pending.set(subscription, timer);
 }
 
-/** The trigger is added again (a save, a re-activation): what it made stays. True when a removal was pending. */
-export function cancelRemoval(key: string): boolean {
-	const timer = pending.get(key);
+/** A trigger uses the subscription again (a save, a re-activation): it stays. True when a removal was pending. */
+export function cancelRemoval(subscription: string): boolean {
+	const timer = pending.get(subscription);
 	if (!timer) return false;
 	clearTimeout(timer);
-	pending.delete(key);
+	pending.delete(subscription);
 	return true;
 }
 
+/** The triggers (node keys) of this process that read the subscription or are pushed through it. */
+export function readersOf(subscription: string): string[] {
+	return [...(readers.get(subscription) ?? [])].map((reader) => reader.key);
+}
+
 /**
- * A trigger for `key` runs in this process until the returned function is called (its close).
- * Calling it more than once counts once.
+ * The trigger `key` reads the subscription (or is pushed through it) until the returned function
+ * is called (its close; more than once counts once). Cancels a pending removal of it.
  */
-export function triggerRunning(key: string): () => void {
-	running.set(key, (running.get(key) ?? 0) + 1);
-	let closed = false;
+export function readSubscription(subscription: string, key: string): () => void {
+	cancelRemoval(subscription);
+	const held = readers.get(subscription) ?? new Set<{ key: string }>();
+	readers.set(subscription, held);
+	// An entry per trigger: a save's new trigger may start before the old one's close ends.
+	const reader = { key };
+	held.add(reader);
 	return () => {
-		if (closed) return;
-		closed = true;
-		const left = (running.get(key) ?? 1) - 1;
-		if (left > 0) running.set(key, left);
-		else running.delete(key);
+		held.delete(reader);
+		if (held.size === 0 && readers.get(subscription) === held) readers.delete(subscription);
 	};
 }

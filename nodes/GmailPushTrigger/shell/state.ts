@@ -22,6 +22,8 @@ export interface TriggerState {
 	recent?: string[];
 	/** Epoch ms of the newest emitted email (internalDate): where a stale-cursor catch-up starts. */
 	lastEmittedAt?: number;
+	/** The subscription the node used with Set Up Google Cloud on: a rename or a switch of delivery removes it. */
+	madeSubscription?: string;
 }
 
 /** Views n8n's static-data object as our state; writes go straight through to it. */

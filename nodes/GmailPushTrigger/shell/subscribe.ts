@@ -22,12 +22,12 @@ import { readConfig, type TriggerConfig } from './config';
 import { engineKeyOf, gmailPortFor, stateOf } from './context';
 import { MailboxEngine } from './engine';
 import { lastingFailureError, toNodeApiError } from './errors';
-import { failureRecordFor, forgetRecordedWatch, holdWatch, registerEngine, watchedByOthers } from './registry';
+import { failureRecordFor, forgetFailures, forgetRecordedWatch, holdWatch, registerEngine, watchedByOthers } from './registry';
 import { isRestart } from './lifecycle';
 import { toExecutionData } from './state';
 import { trackedDelivery } from './redelivery';
-import { removeMadeSubscriptionLater, setUpGoogleCloud } from './googleCloud';
-import { cancelRemoval, triggerRunning } from './removal';
+import { removeMadeSubscriptionLater, removePreviousSubscriptionLater, setUpGoogleCloud, subscriptionNameFor } from './googleCloud';
+import { cancelRemoval, readersOf, readSubscription } from './removal';
 import { testRunSetUpProblem, withSetUpCheck } from './setUpCheck';
 import { whileGrantPropagates } from '../transport/retry';
 import { pushReachesTrigger, pushUnreachableError } from './queueMode';
@@ -64,8 +64,12 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 	}
 
 	const key = engineKeyOf(this);
-	// Added again (a save, a re-activation, n8n retrying after an error): what the set-up made stays.
-	cancelRemoval(key);
+	const subscriptionName = subscriptionNameFor(this, config);
+	if (subscriptionName) {
+		// Used again (a save, a re-activation, n8n retrying after an error): it stays.
+		cancelRemoval(subscriptionName);
+		if (config.delivery === 'pull') refuseSecondReader(this, subscriptionName, key);
+	}
 	if (config.delivery === 'push' && !pushReachesTrigger()) throw pushUnreachableError(this.getNode());
 	// n8n restarts a trigger that reported a failure at once: while the back-off lasts, fail that
 	// activation with the same error (no Google call), so the editor keeps showing what to fix.
@@ -170,15 +174,19 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 	tick(); // emits mail that arrived while n8n was down, without waiting for a notification
 	const timer = setInterval(tick, tickMs);
 	timer.unref?.();
-	const stopRunning = triggerRunning(key);
+	const stopReading = subscriptionName ? readSubscription(subscriptionName, key) : () => undefined;
+	await forgetPreviousSubscription(this, config, subscriptionName);
 
 	return {
 		closeFunction: async () => {
-			stopRunning();
+			stopReading();
 			clearInterval(timer);
 			unregister();
 			await engine.close();
 			watcher?.release();
+			// The process keeps nothing of a trigger that left, but a reported error's back-off.
+			forgetRecordedWatch(key);
+			if (!reportedError) forgetFailures(key);
 			if (subscriber) {
 				await subscriber.close();
 				try {
@@ -197,6 +205,31 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 			}
 		},
 	};
+}
+
+/** Pub/Sub hands each message to one reader: two triggers on one subscription each miss half the mail. */
+function refuseSecondReader(context: ITriggerFunctions, subscription: string, key: string): void {
+	const other = readersOf(subscription).find((reader) => reader !== key);
+	if (other === undefined) return;
+	throw new NodeOperationError(context.getNode(), `Subscription ${subscription} is already read by another active Gmail Push Trigger (workflow ${other.split(':')[0]})`, {
+		description: 'A subscription serves one trigger only (Pub/Sub hands each notification to one reader). Give this trigger its own Subscription Name, for example after copying a workflow.',
+	});
+}
+
+/**
+ * With the set-up on, remembers the subscription the node uses; when a save renamed it or
+ * switched delivery, the one used before goes by the delayed removal rule.
+ */
+async function forgetPreviousSubscription(context: ITriggerFunctions, config: TriggerConfig, current: string | undefined): Promise<void> {
+	if (!config.setUpGoogleCloud) return;
+	const state = stateOf(context);
+	const previous = state.madeSubscription;
+	if (current) state.madeSubscription = current;
+	else delete state.madeSubscription;
+	if (previous === undefined || previous === current) return;
+	await removePreviousSubscriptionLater(context, config, previous).catch((error: Error) =>
+		context.logger.warn(`Gmail Push Trigger: subscription ${previous}, which the node no longer uses, is kept: ${error.message}`),
+	);
 }
 
 async function pubSubAuth(context: ITriggerFunctions, config: TriggerConfig): Promise<PubSubAuth> {
