@@ -6,6 +6,7 @@
  */
 import { GMAIL_PUBLISHER, publisherGranted, subscriptionProblems, type PubSubAdminPort, type PubSubSubscription, type WantedSubscription } from './setup';
 import { projectOfName } from './names';
+import { redact } from './redact';
 
 export type CheckStatus = 'ok' | 'fails' | 'warns' | 'unknown' | 'at-activation';
 
@@ -70,7 +71,8 @@ const shortName = (name: string) => name.slice(name.lastIndexOf('/') + 1);
 export async function checkSetUp(ports: SetUpCheckPorts, input: SetUpCheckInput): Promise<CheckLine[]> {
 	const project = projectOfName(input.topic) ?? '<project>';
 	const lines: CheckLine[] = [];
-	const add = (prerequisite: Prerequisite, status: CheckStatus, text: string) => lines.push({ prerequisite, status, text });
+	// Every line is masked as it is made: Google's messages may quote the push endpoint, hence the secret.
+	const add = (prerequisite: Prerequisite, status: CheckStatus, text: string) => lines.push({ prerequisite, status, text: redact(text, [input.subscription?.pushEndpoint]) });
 	const missingScopes: string[] = [];
 
 	// Gmail: a profile read needs the API enabled and a Gmail read scope (1 quota unit).

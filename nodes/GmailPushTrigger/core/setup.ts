@@ -8,6 +8,7 @@
  * concurrent change makes Google refuse our write (we read again and retry) instead of us
  * silently dropping someone else's binding.
  */
+import { MASK, redact, tokensOf, withoutTokens } from './redact';
 
 /** Gmail publishes notifications as this service account (Google's fixed identity). */
 export const GMAIL_PUBLISHER = 'serviceAccount:gmail-api-push@system.gserviceaccount.com';
@@ -137,13 +138,11 @@ export function subscriptionProblems(existing: PubSubSubscription, wanted: Wante
 	}
 	const endpoint = existing.pushConfig?.pushEndpoint || undefined;
 	if (wanted.kind === 'pull' && endpoint) {
-		blocks(`Subscription ${name} is a push subscription (to ${endpoint}); pull delivery needs a pull subscription: pick another subscription name`);
+		blocks(`Subscription ${name} is a push subscription, to ${redact(endpoint)}; pull delivery needs a pull subscription: pick another subscription name`);
 	}
 	if (wanted.kind === 'push') {
-		if (!endpoint) blocks(`Subscription ${name} is a pull subscription; push delivery needs it to push to ${wanted.pushEndpoint}: pick another subscription name`);
-		else if (endpoint !== wanted.pushEndpoint) {
-			blocks(`Subscription ${name} pushes to ${endpoint}, not to this node's Production URL ${wanted.pushEndpoint}: edit its endpoint in the console (Pub/Sub > Subscriptions > ${lastPart(name)} > Edit)`);
-		}
+		if (!endpoint) blocks(`Subscription ${name} is a pull subscription; push delivery needs it to push to ${redact(wanted.pushEndpoint ?? '')}: pick another subscription name`);
+		else if (endpoint !== wanted.pushEndpoint) blocks(endpointMismatch(name, endpoint, wanted.pushEndpoint ?? ''));
 		const signer = existing.pushConfig?.oidcToken?.serviceAccountEmail;
 		const wantedSigner = wanted.oidc?.serviceAccountEmail;
 		if (endpoint && wantedSigner && wantedSigner !== signer) {
@@ -164,6 +163,22 @@ export function subscriptionProblems(existing: PubSubSubscription, wanted: Wante
 		});
 	}
 	return problems;
+}
+
+/**
+ * Where the subscription pushes is not where the node wants it. Neither endpoint's token is
+ * shown: after a secret rotation that would print the old secret and the new one.
+ */
+function endpointMismatch(name: string, endpoint: string, wanted: string): string {
+	const edit = `(Pub/Sub > Subscriptions > ${lastPart(name)} > Edit)`;
+	if (withoutTokens(endpoint) === withoutTokens(wanted) && tokensOf(wanted).length > 0) {
+		const what = tokensOf(endpoint).length > 0 ? `its token=${MASK} differs from the node's shared secret (was the secret changed?)` : 'without the token the node\'s shared secret requires';
+		return (
+			`Subscription ${name} pushes to this node's Production URL, but ${what}: set its endpoint to the Production URL followed by ?token= and the node's current secret ${edit}, ` +
+			'or delete the subscription and activate again: the set-up makes it anew'
+		);
+	}
+	return `Subscription ${name} pushes to ${redact(endpoint)}, not to this node's Production URL ${redact(wanted)}: edit its endpoint in the console ${edit}`;
 }
 
 function lastPart(name: string): string {

@@ -19,6 +19,7 @@ import {
 } from '../core/setup';
 import { projectOfName } from '../core/names';
 import { isApiDisabled } from '../core/check';
+import { redact } from '../core/redact';
 import { authFor, type N8nContext } from '../transport/auth';
 import { createPubSubAdmin, PUBSUB_SCOPE } from '../transport/pubsubAdmin';
 import type { TriggerConfig } from './config';
@@ -59,20 +60,20 @@ export async function setUpGoogleCloud(
 			`Gmail Push Trigger: Google Cloud set up: topic ${topic} ${report.topic}, Gmail's publisher grant ${report.grant}, ` +
 				`${wanted.kind} subscription ${name} ${report.subscription} (${report.calls} Pub/Sub calls, ${Date.now() - started} ms)`,
 		);
-		for (const warning of report.warnings ?? []) context.logger.warn(`Gmail Push Trigger: ${warning}`);
+		for (const warning of report.warnings ?? []) context.logger.warn(`Gmail Push Trigger: ${redact(warning, [push?.pushEndpoint])}`);
 		return report;
 	} catch (error) {
 		if (error instanceof PubSubAdminError && (error.status === 401 || error.status === 403) && !isApiDisabled(error)) {
 			// Not allowed to manage Pub/Sub: carry on with what exists. If something is missing, the
 			// watch or the subscriber fails next with its own message saying what to create.
 			context.logger.warn(
-				`Gmail Push Trigger: could not set up Google Cloud in project ${project} (${error.message}); using the topic and the subscription as they are. ` +
+				`Gmail Push Trigger: could not set up Google Cloud in project ${project} (${redact(error.message, [push?.pushEndpoint])}); using the topic and the subscription as they are. ` +
 					'To let the node set them up, give the credential the Pub/Sub Admin role in the project (IAM & Admin > IAM), or turn off Set Up Google Cloud.',
 			);
 			return undefined;
 		}
 		const refusal = isOrganisationPolicy(error) ? (error as Error).message : undefined;
-		throw await withSetUpCheck(setUpError(context.getNode(), error, project), context, config, push, refusal);
+		throw await withSetUpCheck(setUpError(context.getNode(), error, project, push?.pushEndpoint), context, config, push, refusal);
 	}
 }
 
@@ -173,8 +174,9 @@ function isOrganisationPolicy(error: unknown): boolean {
 	return error instanceof PubSubAdminError && error.reason === 'FAILED_PRECONDITION' && /organization|constraint|permitted customer/i.test(error.message);
 }
 
-function setUpError(node: INode, error: unknown, project: string): NodeOperationError {
-	const message = error instanceof Error ? error.message : String(error);
+/** The n8n error for a failed set-up; Google may quote the push endpoint in its message, so it is masked. */
+function setUpError(node: INode, error: unknown, project: string, pushEndpoint?: string): NodeOperationError {
+	const message = redact(error instanceof Error ? error.message : String(error), [pushEndpoint]);
 	if (error instanceof PubSubAdminError && error.reason === 'SUBSCRIPTION_MISMATCH') {
 		return new NodeOperationError(node, message, { description: 'Set Up Google Cloud does not change a subscription that already exists: it may serve someone else.' });
 	}

@@ -19,7 +19,7 @@ import { whileGrantPropagates } from '../transport/retry';
 import type { PushAuthConfig } from '../transport/pushAuth';
 import { engineKeyOf, gmailPortFor, stateOf } from './context';
 import { ensureWatch } from './engine';
-import { toNodeApiError } from './errors';
+import { toNodeApiError, withoutSecrets } from './errors';
 import { catchUpState, forgetWatch, type TriggerState } from './state';
 import { findEngine, forgetFailures, forgetRecordedWatch, recordedWatch, watchedByOthers } from './registry';
 import { productionUrlOf, scheduleSelfTestCall } from './testRun';
@@ -67,20 +67,30 @@ function newerWatch(a: WatchState | undefined, b: WatchState | undefined): Watch
 }
 
 export async function create(this: IHookFunctions): Promise<boolean> {
-	if (isManual(this)) {
-		// The set-up check first: n8n answers the editor's test button with this error.
-		const testUrl = this.getNodeWebhookUrl('default') ?? '';
-		const productionUrl = productionUrlOf(testUrl);
-		const problem = await testRunSetUpProblem(this, async () => ({ config: readConfig(this), push: pushTarget(productionUrl, await readPushAuth(this, productionUrl)) }));
-		if (problem) throw problem;
-		// n8n is now listening on the test URL: call it so the editor gets a sample at once.
-		scheduleSelfTestCall(testUrl, (message) => this.logger.warn(message));
-		return true;
+	try {
+		return isManual(this) ? await prepareTestRun(this) : await activate(this);
+	} catch (error) {
+		// The last stop before n8n shows, logs and saves the error: no push token gets past it.
+		throw withoutSecrets(error);
 	}
+}
+
+async function prepareTestRun(context: IHookFunctions): Promise<boolean> {
+	// The set-up check first: n8n answers the editor's test button with this error.
+	const testUrl = context.getNodeWebhookUrl('default') ?? '';
+	const productionUrl = productionUrlOf(testUrl);
+	const problem = await testRunSetUpProblem(context, async () => ({ config: readConfig(context), push: pushTarget(productionUrl, await readPushAuth(context, productionUrl)) }));
+	if (problem) throw problem;
+	// n8n is now listening on the test URL: call it so the editor gets a sample at once.
+	scheduleSelfTestCall(testUrl, (message) => context.logger.warn(message));
+	return true;
+}
+
+async function activate(context: IHookFunctions): Promise<boolean> {
 	// Used again (a save, a re-activation): the subscription stays.
-	const subscription = subscriptionNameFor(this, readConfig(this));
+	const subscription = subscriptionNameFor(context, readConfig(context));
 	if (subscription) cancelRemoval(subscription);
-	return await setUpAndWatch(this);
+	return await setUpAndWatch(context);
 }
 
 async function setUpAndWatch(context: IHookFunctions): Promise<boolean> {

@@ -9,6 +9,8 @@ import { createPubSubAdmin, PUBSUB_SCOPE } from '../transport/pubsubAdmin';
 import { createGmailPort } from '../transport/gmail';
 import type { TriggerConfig } from './config';
 import { wantedSubscription, type PushTarget } from './googleCloud';
+import { withoutSecrets } from './errors';
+import { redact } from '../core/redact';
 
 type CheckContext = N8nContext & { getWorkflow(): { id?: string } };
 
@@ -48,7 +50,7 @@ export async function testRunSetUpProblem(
 		const { config: read, push } = await config();
 		return setUpCheckError(context.getNode(), await runSetUpCheck(context, read, push));
 	} catch (error) {
-		context.logger.warn(`Gmail Push Trigger: the set-up check could not run: ${(error as Error).message}`);
+		context.logger.warn(`Gmail Push Trigger: the set-up check could not run: ${redact((error as Error).message)}`);
 		return undefined;
 	}
 }
@@ -91,5 +93,5 @@ export async function withSetUpCheck<E>(error: E, context: CheckContext, config:
 	const described = error as Error & { description?: string | null };
 	error.message = `${error.message} — set-up check: ${failing.map((l) => `${l.prerequisite}: ${l.text}`).join(' | ')}`;
 	described.description = [described.description, `Set-up check:\n${formatCheck(lines)}`].filter(Boolean).join('\n\n');
-	return error;
+	return withoutSecrets(error, [push?.pushEndpoint]);
 }
