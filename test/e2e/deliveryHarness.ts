@@ -90,6 +90,7 @@ export interface TriggerStateInDb {
 	seenOther?: string[];
 	recent?: string[];
 	lastEmittedAt?: number;
+	pendingCatchUp?: { cursor: string; ids?: string; otherIds?: string[] };
 }
 
 export interface E2eContext {

@@ -2,12 +2,16 @@
  * MailboxEngine end to end: our GmailPort (Gmail REST through google-auth-library), against the
  * fake Google API on loopback. Gmail calls are counted on the fake, never timed.
  */
+import type { INode } from 'n8n-workflow';
 import { decodeNotificationData, type GmailNotification } from '../../nodes/GmailPushTrigger/core/notification';
+import type { OutputItem } from '../../nodes/GmailPushTrigger/core/output';
 import { GmailApiError } from '../../nodes/GmailPushTrigger/core/port';
 import { seenKeys } from '../../nodes/GmailPushTrigger/core/seen';
+import { pendingIds } from '../../nodes/GmailPushTrigger/core/recovery';
+import { readConfig, WHOLE_EMAIL_MAX_EVENTS } from '../../nodes/GmailPushTrigger/shell/config';
 import { LATE_READ_MS } from '../../nodes/GmailPushTrigger/shell/engine';
 import { renderMessage, type FakeGoogle, type StoredMessage } from '../support/fakeGoogle';
-import { EMAIL, TOPIC, activeEngine, engineFor, ids, startFake, uniqueKey, type EngineHarness } from './harness';
+import { EMAIL, TOPIC, activeEngine, engineFor, ids, startFake, uniqueKey, type EngineHarness, type EngineSetup } from './harness';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -21,6 +25,39 @@ function notificationOf(fake: FakeGoogle, historyId?: string): GmailNotification
 
 function deliverMany(fake: FakeGoogle, n: number, prefix = 'mail'): StoredMessage[] {
 	return Array.from({ length: n }, (_, i) => fake.mailbox.deliver({ subject: `${prefix} ${i + 1}` }));
+}
+
+/**
+ * Whole Email with Download Attachments, configured as the node reads its parameters (so the
+ * live path's bound, WHOLE_EMAIL_MAX_EVENTS). `onPrepare` sees each batch when its attachments
+ * are made files, with the fake's messages.get count at that moment; `crash` may throw there.
+ */
+function wholeEmail(fake: FakeGoogle, onPrepare: (items: OutputItem[], fetched: number) => void): EngineSetup {
+	const parameters: Record<string, unknown> = { delivery: 'poll', output: 'email', labelIds: [], options: { downloadAttachments: true } };
+	const config = readConfig({
+		getNodeParameter: (name: string, fallback?: unknown) => (name in parameters ? parameters[name] : fallback),
+		getNode: () => ({ name: 'Gmail Push Trigger' }) as INode,
+		getCredentials: async () => ({}),
+	});
+	return {
+		output: config.output,
+		render: config.render,
+		sync: { ...config.sync, metadataHeaders: undefined },
+		prepare: async (items) => {
+			onPrepare(items, fake.count('messages.get'));
+			for (const item of items) {
+				item.binary = Object.fromEntries((item.attachments ?? []).map((a, i) => [`attachment_${i}`, { fileName: a.filename }]));
+				delete item.attachments;
+			}
+			return items;
+		},
+	};
+}
+
+function deliverWithAttachments(fake: FakeGoogle, n: number, prefix: string): StoredMessage[] {
+	return Array.from({ length: n }, (_, i) =>
+		fake.mailbox.deliver({ subject: `${prefix} ${i + 1}`, attachments: [{ filename: `file-${i + 1}.txt`, mimeType: 'text/plain', content: Buffer.from(`attachment ${i + 1}`) }] }),
+	);
 }
 
 describe('MailboxEngine over the real Gmail client', () => {
@@ -528,6 +565,102 @@ describe('MailboxEngine over the real Gmail client', () => {
 
 			expect(h.batches).toEqual([]);
 			expect(h.state.cursor).toBe(stale);
+		});
+	});
+
+	describe('stale cursor with Whole Email', () => {
+		it('a catch-up of 35 raw emails goes out in executions of at most 10, fetching one batch at a time', async () => {
+			const prepared: Array<{ items: number; fetched: number }> = [];
+			const h = await activeEngine(fake, wholeEmail(fake, (items, fetched) => prepared.push({ items: items.length, fetched })));
+			const stale = h.state.cursor;
+			const missed = deliverWithAttachments(fake, 35, 'missed');
+			fake.mailbox.expireAllHistory();
+			const restartFrom = fake.mailbox.historyId;
+			h.clock.now = Date.now();
+
+			await h.engine.handle(notificationOf(fake));
+
+			expect(WHOLE_EMAIL_MAX_EVENTS).toBe(10);
+			expect(h.batches.map((b) => b.length)).toEqual([10, 10, 10, 5]);
+			expect(ids(h.items())).toEqual(missed.map((m) => m.id));
+			expect(h.delivered.every((item) => Object.keys(item.binary ?? {}).length === 1)).toBe(true);
+			// No more than one batch of raw emails fetched before its attachments were prepared.
+			expect(prepared).toEqual([
+				{ items: 10, fetched: 10 },
+				{ items: 10, fetched: 20 },
+				{ items: 10, fetched: 30 },
+				{ items: 5, fetched: 35 },
+			]);
+			expect(fake.count('history.list')).toBe(1);
+			expect(fake.count('users.getProfile')).toBe(1);
+			expect(fake.count('messages.list')).toBe(1);
+			expect(fake.count('messages.get')).toBe(35);
+			// What n8n saved with each execution: the stale cursor and what is left until the last.
+			expect(h.stateAtDelivery.map((s) => [s.cursor, s.pendingCatchUp ? pendingIds(s.pendingCatchUp).length : 0])).toEqual([
+				[stale, 25],
+				[stale, 15],
+				[stale, 5],
+				[restartFrom, 0],
+			]);
+			expect(h.state.cursor).toBe(restartFrom);
+			expect(h.state.pendingCatchUp).toBeUndefined();
+			expect(h.logger.lines.some((l) => l.level === 'warn' && /35 listed, 35 not yet emitted, emitted in executions of at most 10\)/.test(l.message))).toBe(true);
+		});
+
+		it('n8n crashing during the 3rd execution resumes from what it saved: nothing twice, nothing lost, no new listing', async () => {
+			let preparedBatches = 0;
+			const crashing = await activeEngine(
+				fake,
+				wholeEmail(fake, () => {
+					// The process dies while the 3rd batch is held in memory (out of memory, a kill).
+					if (++preparedBatches === 3) throw new Error('JavaScript heap out of memory');
+				}),
+			);
+			const missed = deliverWithAttachments(fake, 35, 'missed');
+			fake.mailbox.expireAllHistory();
+			const restartFrom = fake.mailbox.historyId;
+			crashing.clock.now = Date.now();
+			await expect(crashing.engine.handle(notificationOf(fake))).rejects.toThrow(/heap/);
+			expect(crashing.batches.map((b) => b.length)).toEqual([10, 10]);
+			expect(fake.count('messages.get')).toBe(30);
+
+			// n8n starts again with the static data it saved at the last emit; mail came meanwhile.
+			const saved = structuredClone(crashing.stateAtDelivery[1]);
+			const meanwhile = deliverWithAttachments(fake, 2, 'meanwhile');
+			const fetchedAt: number[] = [];
+			fake.resetCalls();
+			const restarted = engineFor(fake, { ...wholeEmail(fake, (_items, fetched) => fetchedAt.push(fetched)), state: saved });
+			restarted.clock.now = Date.now();
+			await restarted.engine.sync();
+
+			expect(restarted.batches.map((b) => b.length)).toEqual([10, 5]);
+			expect(fetchedAt).toEqual([10, 15]);
+			expect([...ids(crashing.items()), ...ids(restarted.items())]).toEqual(missed.map((m) => m.id));
+			// Only the rest's messages.get: no history.list to learn the cursor is stale, no new listing.
+			expect(fake.calls.map((c) => c.method)).toEqual(Array(15).fill('messages.get'));
+			expect(restarted.state.cursor).toBe(restartFrom);
+			expect(restarted.state.pendingCatchUp).toBeUndefined();
+
+			// The mail that came during the crash is after the catch-up's cursor: history has it, once.
+			fake.resetCalls();
+			await restarted.engine.handle(notificationOf(fake));
+			expect(ids(restarted.batches.at(-1) ?? [])).toEqual(meanwhile.map((m) => m.id));
+			expect(fake.count('messages.get')).toBe(2);
+			expect(new Set(ids(restarted.items())).size).toBe(17);
+		});
+
+		it('a saved catch-up that cannot be read is dropped with a warning; the stale cursor catches up again, once', async () => {
+			const h = await activeEngine(fake, wholeEmail(fake, () => undefined));
+			const missed = deliverWithAttachments(fake, 3, 'missed');
+			fake.mailbox.expireAllHistory();
+			h.state.pendingCatchUp = { cursor: 'not a history id' } as never;
+			h.clock.now = Date.now();
+
+			await h.engine.handle(notificationOf(fake));
+
+			expect(ids(h.items())).toEqual(missed.map((m) => m.id));
+			expect(h.state.cursor).toBe(fake.mailbox.historyId);
+			expect(h.logger.lines.some((l) => l.level === 'warn' && /saved catch-up cannot be read \(it has no valid cursor\)/.test(l.message))).toBe(true);
 		});
 	});
 

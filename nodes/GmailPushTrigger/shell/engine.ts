@@ -10,12 +10,12 @@ import { classifyFailure, lastingFailureBackoffMs, watchLapsesSoon } from '../co
 import type { Logger } from '../core/logger';
 import { sameMailbox, type GmailNotification } from '../core/notification';
 import type { GmailLabel, GmailPort } from '../core/port';
-import { isStaleCursorError, refetchEvents, syncFromCursor, withoutMessage, type HistoryEvent, type SyncedEvent, type SyncOptions, type SyncOutcome, type SyncStats } from '../core/sync';
-import { catchUpFromStaleCursor, DEFAULT_CATCH_UP, type CatchUpOptions } from '../core/recovery';
+import { DEFAULT_MAX_EVENTS, isStaleCursorError, refetchEvents, syncFromCursor, withoutMessage, type HistoryEvent, type SyncedEvent, type SyncOptions, type SyncOutcome, type SyncStats } from '../core/sync';
+import { catchUpFromStaleCursor, continueCatchUp, DEFAULT_CATCH_UP, readPending, type CatchUpOptions, type CatchUpOutcome, type PendingCatchUp } from '../core/recovery';
 import { toOutputItems, type OutputItem, type OutputMode, type RenderOptions } from '../core/output';
 import { watchRequest, watchStateFrom, watchVerdict, type WatchConfig, type WatchVerdict } from '../core/watch';
 import { recordedWatch, recordWatch } from './registry';
-import { forgetWatch, rememberInState, type TriggerState } from './state';
+import { forgetWatch, recordCatchUpBatch, rememberInState, type TriggerState } from './state';
 
 export type EngineLogger = Logger;
 
@@ -88,6 +88,9 @@ export type HandleResult =
 	| { status: 'synced'; emitted: number; cursor: string | undefined; stats: SyncStats };
 
 const LABELS_TTL_MS = 10 * 60 * 1000;
+
+/** One step of a sync: a history expansion, or a batch of a stale-cursor catch-up. */
+type SyncStep = { outcome: SyncOutcome; catchUp: false } | { outcome: CatchUpOutcome; catchUp: true };
 
 export class MailboxEngine {
 	private tail: Promise<unknown> = Promise.resolve();
@@ -218,16 +221,18 @@ export class MailboxEngine {
 		let emitted = 0;
 		const total: SyncStats = { pages: 0, records: 0, duplicates: 0, filtered: 0, gone: 0 };
 		for (;;) {
-			const { outcome, replacesCursor } = await this.syncOnce();
+			const step = await this.syncOnce();
+			const { outcome } = step;
 			for (const key of Object.keys(total) as Array<keyof SyncStats>) total[key] += outcome.stats[key];
 			const items = await this.itemsFor(outcome.events);
 			// Deactivated or shutting down meanwhile: touch nothing, emit nothing; the next run
 			// (or Pub/Sub's redelivery) starts again from the unmoved cursor.
 			if (this.retired || this.closing) throw new Error('Gmail Push Trigger is stopping');
-			// State first, then emit: n8n saves the static data at the moment we emit. A stale
-			// cursor is behind the catch-up's by definition: replace it here, never earlier, so a
-			// failure or a close before this point leaves the old cursor to try again from.
-			state.cursor = replacesCursor ? outcome.cursor : advance(state.cursor, outcome.cursor);
+			// State first, then emit: n8n saves the static data at the moment we emit. A catch-up
+			// records its batch here, never earlier, so a failure or a close before this point
+			// leaves the stale cursor and the batch to try again.
+			if (step.catchUp) recordCatchUpBatch(state, step.outcome);
+			else state.cursor = advance(state.cursor, outcome.cursor);
 			if (outcome.keys.length > 0) rememberInState(state, outcome.keys);
 			const newest = Math.max(...outcome.events.map((e) => Number(e.message.internalDate ?? 0)), 0);
 			if (newest > (state.lastEmittedAt ?? 0)) state.lastEmittedAt = newest;
@@ -317,25 +322,47 @@ export class MailboxEngine {
 		}
 	}
 
-	/** One history expansion; on a stale cursor, the bounded catch-up instead of a crash loop. */
-	private async syncOnce(): Promise<{ outcome: SyncOutcome; replacesCursor: boolean }> {
+	/**
+	 * One history expansion; on a stale cursor, the bounded catch-up instead of a crash loop.
+	 * A catch-up with batches left goes on without asking history (its cursor is still stale).
+	 */
+	private async syncOnce(): Promise<SyncStep> {
 		const state = { cursor: this.deps.state.cursor, recent: seenKeys(this.deps.state, this.deps.state.recent), lastEmittedAt: this.deps.state.lastEmittedAt };
+		const pending = this.pendingCatchUp();
+		if (pending !== undefined) {
+			const outcome = await continueCatchUp(this.deps.port, pending, state, this.deps.sync);
+			if (outcome.pending === undefined) this.deps.logger.info(`Gmail Push Trigger: caught up after the stale cursor; restarting from historyId ${outcome.cursor}.`);
+			return { outcome, catchUp: true };
+		}
 		try {
-			return { outcome: await syncFromCursor(this.deps.port, state, this.deps.sync), replacesCursor: false };
+			return { outcome: await syncFromCursor(this.deps.port, state, this.deps.sync), catchUp: false };
 		} catch (error) {
 			if (!isStaleCursorError(error)) throw error;
 			const catchUp = this.deps.catchUp ?? DEFAULT_CATCH_UP;
 			const outcome = await catchUpFromStaleCursor(this.deps.port, state, this.deps.sync, catchUp, this.now());
-			const stale = state.cursor;
+			const { report } = outcome;
+			const batched = outcome.pending !== undefined;
 			this.deps.logger.warn(
-				`Gmail Push Trigger: history cursor ${stale} is older than the history Gmail keeps (history.list 404). ` +
-					`Caught up with messages.list since ${new Date(outcome.report.since).toISOString()} ` +
+				`Gmail Push Trigger: history cursor ${state.cursor} is older than the history Gmail keeps (history.list 404). ` +
+					`${batched ? 'Catching' : 'Caught'} up with messages.list since ${new Date(report.since).toISOString()} ` +
 					`(at most ${Math.round(catchUp.maxWindowMs / 3600000)} h and ${catchUp.maxMessages} messages back; ` +
-					`${outcome.report.listed} listed, ${outcome.events.length} not yet emitted${outcome.report.truncated ? ', older ones beyond the bound were skipped' : ''}); ` +
-					`restarting from historyId ${outcome.cursor}.`,
+					`${report.listed} listed, ${report.unseen} not yet emitted${report.truncated ? ', older ones beyond the bound were skipped' : ''}` +
+					`${batched ? `, emitted in executions of at most ${this.deps.sync.maxEvents ?? DEFAULT_MAX_EVENTS}` : ''}); ` +
+					`restarting from historyId ${outcome.cursor ?? outcome.pending?.cursor}${batched ? ' once the last is emitted' : ''}.`,
 			);
-			return { outcome, replacesCursor: true };
+			return { outcome, catchUp: true };
 		}
+	}
+
+	/** The state's pending catch-up. A damaged one is dropped: the stale cursor starts a new one. */
+	private pendingCatchUp(): PendingCatchUp | undefined {
+		const stored = this.deps.state.pendingCatchUp;
+		if (stored === undefined) return undefined;
+		const read = readPending(stored);
+		if ('pending' in read) return read.pending;
+		this.deps.logger.warn(`Gmail Push Trigger: the saved catch-up cannot be read (${read.problem}); catching up again from the last emitted email`);
+		delete this.deps.state.pendingCatchUp;
+		return undefined;
 	}
 
 	/**

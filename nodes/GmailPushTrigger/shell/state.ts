@@ -5,7 +5,8 @@
  */
 import type { OutputItem } from '../core/output';
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
-import { isAfter } from '../core/cursor';
+import { compareHistoryIds, isAfter } from '../core/cursor';
+import { pendingIds, readPending, type CatchUpOutcome, type PendingCatchUp } from '../core/recovery';
 import { rememberEmitted } from '../core/seen';
 import type { WatchState } from '../core/watch';
 
@@ -24,6 +25,8 @@ export interface TriggerState {
 	lastEmittedAt?: number;
 	/** The subscription the node used with Set Up Google Cloud on: a rename or a switch of delivery removes it. */
 	madeSubscription?: string;
+	/** A stale-cursor catch-up with batches still to emit (the cursor stays the stale one meanwhile). */
+	pendingCatchUp?: PendingCatchUp;
 }
 
 /** Views n8n's static-data object as our state; writes go straight through to it. */
@@ -41,21 +44,56 @@ export function forgetWatch(state: TriggerState): void {
 }
 
 /**
- * Brings `target` up to `source` when source's cursor is further: n8n may hand delete() another
+ * Brings `target` up to `source` when source has emitted more: n8n may hand delete() another
  * copy of the static data than the running trigger's, and saves it afterwards; an older copy
- * must not roll the cursor and the dedupe record back.
+ * must not roll the cursor, the dedupe record or a catch-up's progress back.
  */
 export function catchUpState(target: TriggerState, source: TriggerState): void {
-	if (source.cursor === undefined || !isAfter(source.cursor, target.cursor)) return;
+	if (!hasEmittedMore(source, target)) return;
 	target.cursor = source.cursor;
 	delete target.seen;
 	delete target.seenOther;
 	delete target.recent;
+	delete target.pendingCatchUp;
 	if (source.seen !== undefined) target.seen = source.seen;
 	if (source.seenOther !== undefined) target.seenOther = [...source.seenOther];
 	if (source.recent !== undefined) target.recent = [...source.recent];
+	if (source.pendingCatchUp !== undefined) target.pendingCatchUp = structuredClone(source.pendingCatchUp);
 	if (source.lastEmittedAt !== undefined) target.lastEmittedAt = source.lastEmittedAt;
 	if (source.emailAddress !== undefined) target.emailAddress = source.emailAddress;
+}
+
+/**
+ * A further cursor, or the same stale cursor with a catch-up further along (it keeps the stale
+ * cursor until its last batch, so only what it has left to take tells the copies apart).
+ */
+function hasEmittedMore(source: TriggerState, target: TriggerState): boolean {
+	if (source.cursor === undefined) return false;
+	if (isAfter(source.cursor, target.cursor)) return true;
+	if (target.cursor === undefined || compareHistoryIds(source.cursor, target.cursor) !== 0) return false;
+	const sourceLeft = idsLeft(source);
+	const targetLeft = idsLeft(target);
+	return sourceLeft !== undefined && (targetLeft === undefined || sourceLeft < targetLeft);
+}
+
+/** How many ids the state's catch-up has left to take; undefined without a (readable) one. */
+function idsLeft(state: TriggerState): number | undefined {
+	const read = readPending(state.pendingCatchUp);
+	return 'pending' in read ? pendingIds(read.pending).length : undefined;
+}
+
+/**
+ * After a catch-up batch: while batches are pending the stale cursor stays (a new one would
+ * skip the rest) and the record says what is left; after the last, the catch-up's cursor
+ * replaces the stale one outright (not `advance`: a cursor Gmail no longer knows must go).
+ */
+export function recordCatchUpBatch(state: TriggerState, outcome: CatchUpOutcome): void {
+	if (outcome.pending !== undefined) {
+		state.pendingCatchUp = outcome.pending;
+		return;
+	}
+	delete state.pendingCatchUp;
+	state.cursor = outcome.cursor;
 }
 
 /** Records emitted events' emails in the state's bounded record, replacing the old key list. */
