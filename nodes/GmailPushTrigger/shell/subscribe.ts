@@ -92,7 +92,7 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 		prepare: async (items) => await storeAttachments(this, items, config.attachmentPrefix),
 		watch: config.watch,
 		catchUp: config.catchUp,
-		deliver: trackedDelivery(this, () => engine),
+		deliver: trackedDelivery(this, () => engine, reportError),
 		logger: this.logger,
 		failures: failureRecordFor(key),
 		...(config.delivery !== 'poll' && { followUpMs: FOLLOW_UP_MS }),
