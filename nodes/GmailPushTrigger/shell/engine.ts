@@ -90,8 +90,9 @@ export type HandleResult =
 
 export interface HandleOptions {
 	/**
-	 * During a lasting-failure back-off, resolve `owed` instead of failing with the episode's
-	 * error: the engine then syncs at the first tick after the back-off (see tick()).
+	 * During a lasting-failure back-off (also one this notification's sync starts), resolve
+	 * `owed` instead of failing with the episode's error: the engine then syncs at the first
+	 * tick after the back-off (see tick()).
 	 */
 	oweDuringBackOff?: boolean;
 }
@@ -186,16 +187,25 @@ export class MailboxEngine {
 			if (!isAfter(notification.historyId, this.deps.state.cursor)) {
 				return { status: 'covered', cursor: this.deps.state.cursor } as const;
 			}
-			const episode = this.failures.episode;
-			if (options.oweDuringBackOff && episode && this.backingOff()) {
-				this.syncOwed = true;
-				return { status: 'owed', until: episode.until } as const;
-			}
+			const owe = options.oweDuringBackOff === true;
+			if (owe && this.backingOff()) return this.owe();
 			const readAt = this.now();
-			const result = await this.syncNow();
-			if (!readLongAfterPublish(notification.publishTime, readAt)) this.armFollowUp();
-			return result;
+			try {
+				const result = await this.syncNow();
+				if (!readLongAfterPublish(notification.publishTime, readAt)) this.armFollowUp();
+				return result;
+			} catch (error) {
+				// This sync's own lasting failure started the back-off: owed like the ones after it.
+				if (owe && this.backingOff()) return this.owe();
+				throw error;
+			}
 		});
+	}
+
+	/** Called during a back-off: a sync is owed from its end on (see tick()). */
+	private owe(): HandleResult {
+		this.syncOwed = true;
+		return { status: 'owed', until: this.failures.episode?.until ?? this.now() };
 	}
 
 	/**
