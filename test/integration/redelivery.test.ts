@@ -4,7 +4,7 @@
  * `emit` hands us n8n's donePromise, which the test resolves the way n8n does in queue mode.
  */
 import type { IDeferredPromise, INode, INodeExecutionData, IRun } from 'n8n-workflow';
-import { trackedDelivery } from '../../nodes/GmailPushTrigger/shell/redelivery';
+import { RETRIES, RETRY_MS, trackedDelivery } from '../../nodes/GmailPushTrigger/shell/redelivery';
 import type { MailboxEngine } from '../../nodes/GmailPushTrigger/shell/engine';
 import type { FakeGoogle } from '../support/fakeGoogle';
 import { waitFor } from '../support/n8n';
@@ -12,18 +12,25 @@ import { activeEngine, ids, recordingLogger, startFake, type EngineHarness } fro
 
 const NODE = { id: 'n1', name: 'Gmail Push Trigger', type: 'n8n-nodes-gmail-push.gmailPushTrigger', typeVersion: 1, position: [0, 0], parameters: {} } as INode;
 
-/** What n8n's emit receives, and the error path. */
+/**
+ * What n8n's emit receives, and the error path: `reported` through the trigger's reportError
+ * (which also keeps the close after it from removing the subscription), `emitErrors` straight
+ * through n8n's emitError, which would bypass that.
+ */
 function triggerContext() {
 	const emits: Array<{ items: INodeExecutionData[]; done?: IDeferredPromise<IRun> }> = [];
-	const errors: Error[] = [];
+	const reported: Error[] = [];
+	const emitErrors: Error[] = [];
 	const logger = recordingLogger();
 	return {
 		emits,
-		errors,
+		reported,
+		emitErrors,
 		logger,
+		report: (error: Error) => reported.push(error),
 		context: {
 			emit: (data: INodeExecutionData[][], _response?: unknown, done?: IDeferredPromise<IRun>) => emits.push({ items: data[0], done }),
-			emitError: (error: Error) => errors.push(error),
+			emitError: (error: Error) => emitErrors.push(error),
 			getNode: () => NODE,
 			logger,
 		},
@@ -106,7 +113,7 @@ describe('emitting a crashed execution’s emails again', () => {
 		async function deliverThrough(t: ReturnType<typeof triggerContext>): Promise<string[]> {
 			const mails = [1, 2].map((i) => fake.mailbox.deliver({ subject: `tracked ${i}` }));
 			await h.engine.sync();
-			const deliver = trackedDelivery(t.context, () => h.engine as MailboxEngine);
+			const deliver = trackedDelivery(t.context, () => h.engine as MailboxEngine, t.report);
 			deliver(h.delivered, h.emissions[0]);
 			return mails.map((m) => m.id);
 		}
@@ -143,21 +150,64 @@ describe('emitting a crashed execution’s emails again', () => {
 				else t.emits[0].done!.resolve(run(outcome, outcome === 'error' ? 'Slack: channel_not_found' : undefined));
 				await settle();
 				expect(h.batches.length).toBe(before);
-				expect(t.errors).toEqual([]);
+				expect([...t.reported, ...t.emitErrors]).toEqual([]);
 			}
 		});
 
-		it('the third crash in a row is reported through the error path, with the message ids, and not emitted again', async () => {
+		it('the third crash in a row is reported through the trigger\'s error path, with the message ids, and not emitted again', async () => {
 			const t = triggerContext();
 			const mailIds = await deliverThrough(t);
-			const deliver = trackedDelivery(t.context, () => h.engine as MailboxEngine);
+			const deliver = trackedDelivery(t.context, () => h.engine as MailboxEngine, t.report);
 			deliver(h.delivered.slice(0, 2), { ...h.emissions[0], number: 3 });
 			t.emits[1].done!.resolve(run('crashed'));
 			await settle();
 			expect(h.batches).toHaveLength(1);
-			expect(t.errors).toHaveLength(1);
-			expect(t.errors[0].message).toMatch(/2 email\(s\) were in 3 executions in a row that crashed/);
-			expect((t.errors[0] as Error & { description?: string }).description).toContain(mailIds[0]);
+			expect(t.emitErrors).toEqual([]);
+			expect(t.reported).toHaveLength(1);
+			expect(t.reported[0].message).toMatch(/2 email\(s\) were in 3 executions in a row that crashed/);
+			expect((t.reported[0] as Error & { description?: string }).description).toContain(mailIds[0]);
+		});
+
+		it(`an emission again that fails ${RETRIES} times is reported through the trigger's error path, with the message ids and what to do`, async () => {
+			const t = triggerContext();
+			const mailIds = await deliverThrough(t);
+			// Gmail refuses for good (the scope revoked): the engine backs off, and each try fails at
+			// once without asking Google, so the tries need no network and the clock can be faked.
+			fake.faults.failNext('history.list', 403, 1, { reason: 'insufficientPermissions', message: 'Request had insufficient authentication scopes.' });
+			fake.mailbox.deliver({ subject: 'starts the back-off' });
+			await expect(h.engine.sync()).rejects.toThrow(/insufficient/);
+			const calls = fake.calls.length;
+			jest.useFakeTimers({ doNotFake: ['Date', 'hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval'] });
+			try {
+				t.emits[0].done!.resolve(run('crashed'));
+				await jest.advanceTimersByTimeAsync((RETRIES - 1) * RETRY_MS - 1);
+				expect(t.reported).toEqual([]);
+				await jest.advanceTimersByTimeAsync(1);
+			} finally {
+				jest.useRealTimers();
+			}
+			const retries = t.logger.lines.filter((l) => l.level === 'warn' && /crashed execution again failed, next try in 30 s/.test(l.message));
+			expect(retries).toHaveLength(RETRIES - 1);
+			expect(t.emitErrors).toEqual([]);
+			expect(t.reported).toHaveLength(1);
+			expect(t.reported[0].message).toMatch(/2 email\(s\) of a crashed execution could not be emitted again \(5 tries\): Gmail history\.list failed \(403\): Request had insufficient authentication scopes/);
+			const description = (t.reported[0] as Error & { description?: string }).description;
+			expect(description).toContain(`Message ids: ${mailIds.join(', ')}`);
+			expect(description).toMatch(/retry the crashed execution from the executions list/);
+			expect(h.batches).toHaveLength(1);
+			expect(fake.calls.length).toBe(calls);
+		});
+
+		it('a trigger that closed before the emission again logs it and reports nothing through it (n8n would add its triggers again)', async () => {
+			const t = triggerContext();
+			await deliverThrough(t);
+			await h.engine.close(0, 0);
+			t.emits[0].done!.resolve(run('crashed'));
+			await waitFor('the error logged', () => t.logger.lines.some((l) => l.level === 'error'), 10_000, 20);
+			expect(t.logger.lines.filter((l) => l.level === 'error').map((l) => l.message)).toEqual([
+				'Gmail Push Trigger: could not emit the 2 email(s) of a crashed execution again: Gmail Push Trigger is stopping',
+			]);
+			expect([...t.reported, ...t.emitErrors]).toEqual([]);
 		});
 	});
 });

@@ -85,7 +85,17 @@ export type EnsureWatchResult = WatchVerdict | 'forced';
 export type HandleResult =
 	| { status: 'other-mailbox' }
 	| { status: 'covered'; cursor: string | undefined }
+	| { status: 'owed'; until: number }
 	| { status: 'synced'; emitted: number; cursor: string | undefined; stats: SyncStats };
+
+export interface HandleOptions {
+	/**
+	 * During a lasting-failure back-off (also one this notification's sync starts), resolve
+	 * `owed` instead of failing with the episode's error: the engine then syncs at the first
+	 * tick after the back-off (see tick()).
+	 */
+	oweDuringBackOff?: boolean;
+}
 
 const LABELS_TTL_MS = 10 * 60 * 1000;
 
@@ -112,6 +122,8 @@ export class MailboxEngine {
 	private readonly failures: FailureRecord;
 	/** The follow-up sync armed by the last notification (see EngineDeps.followUpMs). */
 	private followUp?: NodeJS.Timeout;
+	/** A notification was taken during a back-off: a sync is owed once the back-off ends. */
+	private syncOwed = false;
 
 	constructor(private readonly deps: EngineDeps) {
 		this.failures = deps.failures ?? {};
@@ -124,7 +136,7 @@ export class MailboxEngine {
 	 */
 	private async guarded<T>(during: FailureStage, task: () => Promise<T>): Promise<T> {
 		const episode = this.failures.episode;
-		if (episode && this.now() < episode.until) throw episode.error;
+		if (episode && this.backingOff()) throw episode.error;
 		try {
 			const result = await task();
 			this.failures.episode = undefined;
@@ -146,6 +158,11 @@ export class MailboxEngine {
 		return this.deps.state;
 	}
 
+	private backingOff(): boolean {
+		const episode = this.failures.episode;
+		return episode !== undefined && this.now() < episode.until;
+	}
+
 	private now(): number {
 		return (this.deps.now ?? Date.now)();
 	}
@@ -162,7 +179,7 @@ export class MailboxEngine {
 	 * (no Gmail call), otherwise a sync from the cursor. Gmail errors propagate: the caller
 	 * answers non-2xx / nacks so Pub/Sub redelivers, and the cursor has not moved.
 	 */
-	async handle(notification: GmailNotification): Promise<HandleResult> {
+	async handle(notification: GmailNotification, options: HandleOptions = {}): Promise<HandleResult> {
 		const { emailAddress } = this.deps.state;
 		if (emailAddress !== undefined && !sameMailbox(notification.emailAddress, emailAddress)) {
 			return { status: 'other-mailbox' };
@@ -175,11 +192,25 @@ export class MailboxEngine {
 			if (!isAfter(notification.historyId, this.deps.state.cursor)) {
 				return { status: 'covered', cursor: this.deps.state.cursor } as const;
 			}
+			const owe = options.oweDuringBackOff === true;
+			if (owe && this.backingOff()) return this.owe();
 			const readAt = this.now();
-			const result = await this.syncNow();
-			if (!readLongAfterPublish(notification.publishTime, readAt)) this.armFollowUp();
-			return result;
+			try {
+				const result = await this.syncNow();
+				if (!readLongAfterPublish(notification.publishTime, readAt)) this.armFollowUp();
+				return result;
+			} catch (error) {
+				// This sync's own lasting failure started the back-off: owed like the ones after it.
+				if (owe && this.backingOff()) return this.owe();
+				throw error;
+			}
 		});
+	}
+
+	/** Called during a back-off: a sync is owed from its end on (see tick()). */
+	private owe(): HandleResult {
+		this.syncOwed = true;
+		return { status: 'owed', until: this.failures.episode?.until ?? this.now() };
 	}
 
 	/**
@@ -242,6 +273,7 @@ export class MailboxEngine {
 			if (!outcome.more) break;
 		}
 		this.lastSyncAt = this.now();
+		this.syncOwed = false;
 		return { status: 'synced', emitted, cursor: state.cursor, stats: total };
 	}
 
@@ -282,8 +314,9 @@ export class MailboxEngine {
 	 * The periodic duties, run by a timer: renew the watch when it is due (push, pull), and
 	 * sync when no sync has completed for `syncAfterMs` (the safety net for notifications that
 	 * Gmail or Pub/Sub lost; in poll delivery, the poll itself). The first tick syncs, so mail
-	 * that arrived while n8n was down is emitted at start. Failures are logged, not thrown:
-	 * the next tick tries again.
+	 * that arrived while n8n was down is emitted at start, and so does the first tick after a
+	 * back-off in which notifications were owed. Failures are logged, not thrown: the next tick
+	 * tries again.
 	 */
 	async tick(duties: { watchKey?: string; syncAfterMs: number }): Promise<void> {
 		if (this.ticking) return;
@@ -310,7 +343,8 @@ export class MailboxEngine {
 					}
 				}
 			}
-			if (this.lastSyncAt === undefined || this.now() - this.lastSyncAt >= duties.syncAfterMs) {
+			const owed = this.syncOwed && !this.backingOff();
+			if (owed || this.lastSyncAt === undefined || this.now() - this.lastSyncAt >= duties.syncAfterMs) {
 				try {
 					await this.sync();
 				} catch (error) {

@@ -6,15 +6,15 @@
  * not touched: they already count the emails as emitted, which is what keeps a later sync from
  * emitting them a second time.
  */
-import { NodeOperationError, type IDeferredPromise, type IRun, type ITriggerFunctions } from 'n8n-workflow';
+import { NodeOperationError, type IDeferredPromise, type INode, type IRun, type ITriggerFunctions } from 'n8n-workflow';
 import type { OutputItem } from '../core/output';
 import { MAX_EMISSIONS, outcomeOf, redeliveryDecision } from '../core/outcome';
 import type { Emission, MailboxEngine } from './engine';
 import { toExecutionData } from './state';
 
 /** A failed emission-again (Gmail unreachable) is tried this often, this far apart. */
-const RETRIES = 5;
-const RETRY_MS = 30_000;
+export const RETRIES = 5;
+export const RETRY_MS = 30_000;
 
 function deferred<T>(): IDeferredPromise<T> {
 	let resolve!: (value: T | PromiseLike<T>) => void;
@@ -26,19 +26,33 @@ function deferred<T>(): IDeferredPromise<T> {
 	return { promise, resolve, reject };
 }
 
-type TrackingContext = Pick<ITriggerFunctions, 'emit' | 'emitError' | 'getNode' | 'logger'>;
+type TrackingContext = Pick<ITriggerFunctions, 'emit' | 'getNode' | 'logger'>;
 
-/** The engine's `deliver` for an active trigger; `engine` is read when a crash is reported. */
-export function trackedDelivery(context: TrackingContext, engine: () => MailboxEngine | undefined) {
+const idsOf = (emission: Emission) => emission.events.map((e) => e.ref.id);
+
+function notEmittedAgain(node: INode, emission: Emission, reason: string): NodeOperationError {
+	return new NodeOperationError(node, `${emission.events.length} email(s) of a crashed execution could not be emitted again (${RETRIES} tries): ${reason}`, {
+		description:
+			`Message ids: ${idsOf(emission).join(', ')}. They are in no successful execution and the trigger will not emit them again. ` +
+			'Fix what the error names, then retry the crashed execution from the executions list, or handle these emails by hand.',
+	});
+}
+
+/**
+ * The engine's `deliver` for an active trigger; `engine` is read when a crash is reported.
+ * `reportError` is the trigger's error path (the editor shows it, the error workflow runs).
+ */
+export function trackedDelivery(context: TrackingContext, engine: () => MailboxEngine | undefined, reportError: (error: Error) => void) {
 	const emitAgain = (emission: Emission, attempt = 1): void => {
 		const current = engine();
 		if (!current) return;
 		const failed = (error: unknown): void => {
 			const message = (error as Error).message;
-			if (/is stopping/.test(message) || attempt >= RETRIES) {
-				context.logger.error(`Gmail Push Trigger: could not emit the ${emission.events.length} email(s) of a crashed execution again: ${message}`, {
-					messageIds: emission.events.map((e) => e.ref.id),
-				});
+			const stopping = /is stopping/.test(message);
+			if (stopping || attempt >= RETRIES) {
+				context.logger.error(`Gmail Push Trigger: could not emit the ${emission.events.length} email(s) of a crashed execution again: ${message}`, { messageIds: idsOf(emission) });
+				// Not through a closed trigger: n8n would add the workflow's triggers again.
+				if (!stopping) reportError(notEmittedAgain(context.getNode(), emission, message));
 				return;
 			}
 			context.logger.warn(`Gmail Push Trigger: emitting the emails of a crashed execution again failed, next try in ${RETRY_MS / 1000} s: ${message}`);
@@ -58,10 +72,10 @@ export function trackedDelivery(context: TrackingContext, engine: () => MailboxE
 			emitAgain(emission);
 			return;
 		}
-		context.emitError(
+		reportError(
 			new NodeOperationError(context.getNode(), `${count} email(s) were in ${MAX_EMISSIONS} executions in a row that crashed; they are not emitted again`, {
 				description:
-					`Message ids: ${emission.events.map((e) => e.ref.id).join(', ')}. The executions list shows the crashed executions: ` +
+					`Message ids: ${idsOf(emission).join(', ')}. The executions list shows the crashed executions: ` +
 					'find out why n8n or its workers stop during them (memory, restarts), then retry one of them from there.',
 			}),
 		);

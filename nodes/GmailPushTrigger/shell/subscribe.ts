@@ -9,7 +9,6 @@
  * matching email instead, touching neither the watch, the subscription nor the cursor.
  */
 import { NodeOperationError, type ITriggerFunctions, type ITriggerResponse } from 'n8n-workflow';
-import { decodeNotificationText } from '../core/notification';
 import type { GmailPort } from '../core/port';
 import { passesLabelFilter, spamTrashWanted, type SyncedEvent } from '../core/sync';
 import { toOutputItem, type OutputItem } from '../core/output';
@@ -26,6 +25,7 @@ import { failureRecordFor, forgetFailures, forgetRecordedWatch, holdWatch, regis
 import { isRestart } from './lifecycle';
 import { toExecutionData } from './state';
 import { trackedDelivery } from './redelivery';
+import { pulledMessageHandler } from './pull';
 import { removeMadeSubscriptionLater, removePreviousSubscriptionLater, setUpGoogleCloud, subscriptionNameFor } from './googleCloud';
 import { cancelRemoval, readersOf, readSubscription } from './removal';
 import { testRunSetUpProblem, withSetUpCheck } from './setUpCheck';
@@ -93,7 +93,7 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 		prepare: async (items) => await storeAttachments(this, items, config.attachmentPrefix),
 		watch: config.watch,
 		catchUp: config.catchUp,
-		deliver: trackedDelivery(this, () => engine),
+		deliver: trackedDelivery(this, () => engine, reportError),
 		logger: this.logger,
 		failures: failureRecordFor(key),
 		...(config.delivery !== 'poll' && { followUpMs: FOLLOW_UP_MS }),
@@ -140,15 +140,7 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 			auth: await pubSubAuth(this, config),
 			logger: this.logger,
 			onFatal: (error) => reportError(new NodeOperationError(this.getNode(), error.message, { description: 'Pull delivery stopped receiving notifications; the safety-net sync still runs.' })),
-			onMessage: async (data, meta) => {
-				const decoded = decodeNotificationText(data.toString('utf8'), meta);
-				if (!decoded.ok) {
-					// Redelivery cannot make it valid: ack (drop) it, say so.
-					this.logger.warn(`Gmail Push Trigger: ignored a Pub/Sub message that is not a Gmail notification: ${decoded.reason}`);
-					return;
-				}
-				await engine.handle(decoded.notification);
-			},
+			onMessage: pulledMessageHandler(engine, this.logger),
 		});
 		try {
 			await subscriber.start();
