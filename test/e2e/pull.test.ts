@@ -345,4 +345,36 @@ describe.each(selectedMajors())('Gmail Push Trigger, pull delivery, in n8n %i.x'
 			expect((await ctx.session.api.deactivate(originalId)).status).toBe(200);
 		});
 	}, 240_000);
+
+	it('a lasting failure is reported once; during the back-off the notification is acked, not redelivered, and Google is asked nothing', async () => {
+		await ctx.step(async () => {
+			const backOffTopic = `projects/${PROJECT}/topics/gmail-back-off-v${major}`;
+			const backOffSubscription = `projects/${PROJECT}/subscriptions/n8n-back-off-v${major}`;
+			await emulator.createTopic(backOffTopic);
+			await emulator.createPullSubscription(backOffTopic, backOffSubscription, 10);
+			iam.setPolicy(backOffTopic, { bindings: [{ role: PUBLISHER_ROLE, members: [GMAIL_PUBLISHER] }] });
+			const failing = triggerWorkflow({ name: `Gmail pull back-off v${major}`, delivery: 'pull', topicName: backOffTopic, subscriptionName: backOffSubscription });
+			const id = await ctx.session.api.importWorkflow(failing, [ctx.credential]);
+			await activateAndWait(ctx, id, failing.name);
+			await sleep(SETTLE_MS);
+
+			const from = ctx.session.n8n.logOffset();
+			ctx.fake.faults.failNext('history.list', 403, 1, { reason: 'insufficientPermissions', message: 'Request had insufficient authentication scopes.' });
+			ctx.deliver('while the scope is gone');
+			await ctx.session.n8n.waitForLog(/failed with the error: .*insufficient authentication scopes.*Will try to reactivate/, 60_000, from);
+			// n8n's re-activations (1 s doubling) fail with the same error, without a Google call.
+			await ctx.session.n8n.waitForLog(/Activation of workflow .* did fail with error: .*insufficient authentication scopes/, 30_000, from);
+			await sleep(SETTLE_MS);
+			// Acked: nothing waits in the subscription (a nacked one would come back at once).
+			expect(await emulator.pull(backOffSubscription)).toEqual([]);
+			const calls = ctx.fake.calls.length;
+			await sleep(20_000);
+			expect(ctx.fake.calls.slice(calls).map((c) => c.method)).toEqual([]);
+			expect((await ctx.triggerItems(id)).items).toEqual([]);
+			expect(ctx.session.n8n.grep(/Will try to reactivate/, from)).toHaveLength(1);
+			// The email comes once after the back-off (5 min, then n8n's re-activation at 511 s):
+			// shown with the engine's clock in test/integration/pullBackOff.test.ts.
+			expect((await ctx.session.api.deactivate(id)).status).toBe(200);
+		});
+	});
 });
