@@ -5,7 +5,7 @@
 import type { OutputItem } from '../../nodes/GmailPushTrigger/core/output';
 import type { FakeGoogle, StoredMessage } from '../support/fakeGoogle';
 import { CORPUS } from '../fixtures/emailCorpus';
-import { activeEngine, startFake } from './harness';
+import { activeEngine, ids, startFake, type EngineHarness } from './harness';
 
 describe('filters (Search, Sender, Read Status, Include Spam and Trash)', () => {
 	let fake: FakeGoogle;
@@ -84,6 +84,61 @@ describe('filters (Search, Sender, Read Status, Include Spam and Trash)', () => 
 		expect(h.items()).toHaveLength(0);
 		await h.engine.sync();
 		expect(h.items().map((i) => i.id)).toEqual([mail.id]);
+	});
+});
+
+describe('Search with a lagging index (Gmail\'s search learns a new email a little after it arrives)', () => {
+	/** The index's lag and the re-ask's delay, in real ms (the engine's clock is moved by hand). */
+	const LAG_MS = 300;
+	const RECHECK_MS = 400;
+	const sleep = async (ms: number) => await new Promise((resolve) => setTimeout(resolve, ms));
+	let fake: FakeGoogle;
+	const engines: EngineHarness[] = [];
+	beforeEach(async () => {
+		fake = await startFake();
+		fake.mailbox.searchLagMs = LAG_MS;
+	});
+	afterEach(async () => {
+		for (const h of engines.splice(0)) h.engine.retire();
+		await fake.close();
+	});
+
+	async function searching(search: string): Promise<EngineHarness> {
+		const h = await activeEngine(fake, { sync: { search }, searchRecheckMs: RECHECK_MS });
+		engines.push(h);
+		return h;
+	}
+
+	/** Moves the engine's clock past the re-ask and waits until its timer has run it. */
+	async function afterRecheck(h: EngineHarness): Promise<void> {
+		h.clock.now += RECHECK_MS;
+		await sleep(RECHECK_MS * 2.5);
+	}
+
+	it('an email Search missed at first is asked about once more, a little later, and emitted once', async () => {
+		const h = await searching('subject:invoice');
+		const invoice = fake.mailbox.deliver({ subject: 'Your invoice 42' });
+		fake.mailbox.deliver({ subject: 'Hello' });
+		await h.engine.sync();
+		// The index did not know either email yet.
+		expect(h.items()).toEqual([]);
+		expect(fake.count('messages.list')).toBe(1);
+
+		await afterRecheck(h);
+		expect(ids(h.items())).toEqual([invoice.id]);
+		// The re-ask: the timer's sync (one history.list), one messages.list for both emails,
+		// one messages.get for the one that matched.
+		expect(fake.count('history.list')).toBe(2);
+		expect(fake.count('messages.list')).toBe(2);
+		expect(fake.count('messages.get')).toBe(3);
+		expect(h.state.cursor).toBe(fake.mailbox.historyId);
+
+		// Each email is asked again once: later syncs ask nothing more and emit nothing twice.
+		h.clock.now += RECHECK_MS * 10;
+		await h.engine.sync();
+		await sleep(RECHECK_MS * 2);
+		expect(fake.count('messages.list')).toBe(2);
+		expect(ids(h.items())).toEqual([invoice.id]);
 	});
 });
 

@@ -77,6 +77,7 @@ export async function catchUpFromStaleCursor(
 		keys: ordered.map((e) => e.key),
 		more: false,
 		stats: { pages: 0, records: 0, ...resolved.stats },
+		searchMissed: resolved.searchMissed,
 		report: { since, listed: refs.length, truncated },
 	};
 }

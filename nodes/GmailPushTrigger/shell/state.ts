@@ -6,7 +6,9 @@
 import type { OutputItem } from '../core/output';
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 import { isAfter } from '../core/cursor';
+import { holdMisses, readHeld, type HeldForSearch } from '../core/recheck';
 import { rememberEmitted } from '../core/seen';
+import type { SearchMiss } from '../core/sync';
 import type { WatchState } from '../core/watch';
 
 export interface TriggerState {
@@ -22,6 +24,8 @@ export interface TriggerState {
 	recent?: string[];
 	/** Epoch ms of the newest emitted email (internalDate): where a stale-cursor catch-up starts. */
 	lastEmittedAt?: number;
+	/** New emails Search missed, held (bounded) to be asked about once more (core/recheck). */
+	searchRecheck?: HeldForSearch[];
 }
 
 /** Views n8n's static-data object as our state; writes go straight through to it. */
@@ -53,6 +57,9 @@ export function catchUpState(target: TriggerState, source: TriggerState): void {
 	if (source.seenOther !== undefined) target.seenOther = [...source.seenOther];
 	if (source.recent !== undefined) target.recent = [...source.recent];
 	if (source.lastEmittedAt !== undefined) target.lastEmittedAt = source.lastEmittedAt;
+	// The held emails go with the cursor that moved past them.
+	if (source.searchRecheck !== undefined) target.searchRecheck = structuredClone(source.searchRecheck);
+	else delete target.searchRecheck;
 	if (source.emailAddress !== undefined) target.emailAddress = source.emailAddress;
 }
 
@@ -63,6 +70,19 @@ export function rememberInState(state: TriggerState, keys: readonly string[]): v
 	delete state.seen;
 	delete state.seenOther;
 	Object.assign(state, next);
+}
+
+/** Holds the emails Search missed for one more ask; returns how many the bound let go unasked. */
+export function holdSearchMisses(state: TriggerState, misses: readonly SearchMiss[], now: number): number {
+	if (misses.length === 0) return 0;
+	const { held, dropped } = holdMisses(readHeld(state.searchRecheck), misses, now);
+	setHeld(state, held);
+	return dropped;
+}
+
+export function setHeld(state: TriggerState, held: readonly HeldForSearch[]): void {
+	if (held.length > 0) state.searchRecheck = [...held];
+	else delete state.searchRecheck;
 }
 
 /** Core items -> n8n items (the core's json is plain data, n8n types it as IDataObject). */
