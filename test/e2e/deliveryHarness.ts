@@ -90,6 +90,7 @@ export interface TriggerStateInDb {
 	seenOther?: string[];
 	recent?: string[];
 	lastEmittedAt?: number;
+	searchRecheck?: Array<{ at: number; since?: number; ids: string[] }>;
 }
 
 export interface E2eContext {

@@ -4,15 +4,16 @@
  * Gmail's search index learns a new email a little after history and messages.get know it
  * (seconds, as a rule), so asked at once Search can miss an email it matches. Such an email
  * (one that passed every other filter) is held by id beside the cursor, which moves on, and
- * asked about once more about a minute later: then it is emitted or dropped for good.
+ * asked about once more 30 to 60 s later: then it is emitted or dropped for good.
  */
 import type { GmailMessage, GmailPort } from './port';
 import { DEFAULT_FETCH_CONCURRENCY, eventKey, mapBounded, matchSearch, spamTrashWanted, type SearchMiss, type SyncedEvent, type SyncOptions } from './sync';
 
 /**
- * How long after the first ask Search is asked again. Gmail's index takes seconds; a minute
- * leaves it ample room while a missed email still comes out within about a minute. Emails
- * missed within half of it are asked together: at most one re-ask per half minute.
+ * How long after the first ask Search is asked again at the latest. Gmail's index takes
+ * seconds; half a minute at least leaves it ample room, while a missed email still comes out
+ * within a minute. Emails missed within half of it are asked together: at most one re-ask per
+ * half minute, whatever the mail's rate.
  */
 export const RECHECK_DELAY_MS = 60_000;
 

@@ -33,8 +33,9 @@ export interface SyncOptions {
 	includeSpamTrash?: boolean;
 	/**
 	 * Gmail search syntax (Search, Sender, Read Status): an email is emitted only when Gmail's
-	 * own search finds it at the time the node sees it. One messages.list per sync that has
-	 * emails to check (see matchSearch), not one per email.
+	 * own search finds it when the node sees it, or for a new email it missed then, once more
+	 * within a minute (core/recheck). One messages.list per sync that has emails to check (see
+	 * matchSearch), not one per email.
 	 */
 	search?: string;
 	format: MessageFormat;
