@@ -91,6 +91,7 @@ export interface TriggerStateInDb {
 	recent?: string[];
 	lastEmittedAt?: number;
 	pendingCatchUp?: { cursor: string; ids?: string; otherIds?: string[] };
+	searchRecheck?: Array<{ at: number; since?: number; ids: string[] }>;
 }
 
 export interface E2eContext {

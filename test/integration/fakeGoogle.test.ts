@@ -321,6 +321,21 @@ describe('fake Google with the real Gmail client', () => {
 		expect(labels.find((l) => l.id === work.id)).toEqual({ id: 'Label_1', name: 'Work Stuff', type: 'user', messageListVisibility: 'show', labelListVisibility: 'labelShow' });
 	});
 
+	test('with a search index lag, a search does not find a new message until the lag has passed', async () => {
+		fake.mailbox.searchLagMs = 300;
+		const known = fake.mailbox.deliver({ subject: 'invoice 1', date: Date.now() - 60_000 });
+		await new Promise((resolve) => setTimeout(resolve, 350));
+		const fresh = fake.mailbox.deliver({ subject: 'invoice 2', date: Date.now() - 60_000 });
+		const search = async () => (await client.users.messages.list({ userId: 'me', q: 'subject:invoice' })).data.messages?.map((m) => m.id);
+		// Lag counts from the message's arrival, not its (here older) internalDate.
+		expect(await search()).toEqual([known.id]);
+		// A listing without q and messages.get know it at once.
+		expect((await client.users.messages.list({ userId: 'me' })).data.messages?.map((m) => m.id)).toEqual([fresh.id, known.id]);
+		expect((await client.users.messages.get({ userId: 'me', id: fresh.id })).data.id).toBe(fresh.id);
+		await new Promise((resolve) => setTimeout(resolve, 350));
+		expect(await search()).toEqual([fresh.id, known.id]);
+	});
+
 	test('mailbox changes tell whether the active watch would notify, honouring its label filter', async () => {
 		const changes: Array<[string, boolean]> = [];
 		const unsubscribe = fake.mailbox.subscribe((c) => changes.push([Object.keys(c.record).filter((k) => k !== 'id' && k !== 'messages')[0], c.notifies]));

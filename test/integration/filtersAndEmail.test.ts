@@ -3,18 +3,28 @@
  * client against the fake Gmail: which emails come out, what they look like, and what it costs.
  */
 import type { OutputItem } from '../../nodes/GmailPushTrigger/core/output';
+import { RECHECK_DELAY_MS } from '../../nodes/GmailPushTrigger/core/recheck';
 import type { FakeGoogle, StoredMessage } from '../support/fakeGoogle';
 import { CORPUS } from '../fixtures/emailCorpus';
-import { activeEngine, startFake } from './harness';
+import { activeEngine, engineFor, ids, startFake, type EngineHarness, type EngineSetup } from './harness';
 
 describe('filters (Search, Sender, Read Status, Include Spam and Trash)', () => {
 	let fake: FakeGoogle;
+	const engines: EngineHarness[] = [];
 	beforeEach(async () => {
 		fake = await startFake();
 	});
 	afterEach(async () => {
+		// Their timers would ask Search again a minute on.
+		for (const h of engines.splice(0)) h.engine.retire();
 		await fake.close();
 	});
+
+	async function filtering(setup: EngineSetup): Promise<EngineHarness> {
+		const h = await activeEngine(fake, setup);
+		engines.push(h);
+		return h;
+	}
 
 	const mix = (): Record<string, StoredMessage> => ({
 		invoice: fake.mailbox.deliver({ from: 'Billing <billing@shop.example>', subject: 'Your invoice 42', text: 'Amount due' }),
@@ -34,7 +44,7 @@ describe('filters (Search, Sender, Read Status, Include Spam and Trash)', () => 
 		['Search with Include Spam and Trash', { search: 'invoice', includeSpamTrash: true }, ['invoice', 'spam', 'trash']],
 		['Sender and Read Status together', { search: 'from:alice@example.org is:unread' }, ['hello']],
 	])('%s: Gmail\'s search decides, once per sync', async (_name, sync, expected) => {
-		const h = await activeEngine(fake, { sync });
+		const h = await filtering({ sync });
 		const mails = mix();
 		await h.engine.sync();
 		const byId = new Map(Object.entries(mails).map(([key, m]) => [m.id, key]));
@@ -54,7 +64,7 @@ describe('filters (Search, Sender, Read Status, Include Spam and Trash)', () => 
 
 	it('the search is narrowed to the new mail with after:, so old matches cost no pages', async () => {
 		for (let i = 0; i < 30; i++) fake.mailbox.deliver({ subject: `old invoice ${i}`, date: Date.now() - 86_400_000 });
-		const h = await activeEngine(fake, { sync: { search: 'invoice' } });
+		const h = await filtering({ sync: { search: 'invoice' } });
 		const fresh = fake.mailbox.deliver({ subject: 'new invoice' });
 		await h.engine.sync();
 		expect(h.items().map((i) => i.id)).toEqual([fresh.id]);
@@ -64,18 +74,23 @@ describe('filters (Search, Sender, Read Status, Include Spam and Trash)', () => 
 		expect(Number(/after:(\d+)/.exec(String(list[0].query?.q))?.[1]) * 1000).toBeLessThanOrEqual(fresh.internalDate);
 	});
 
-	it('an email that matches only later is not emitted: it is judged when it is seen', async () => {
-		const h = await activeEngine(fake, { sync: { search: 'is:read' } });
+	it('an email that matches only after its one re-ask is not emitted: it is judged when seen, and once more a minute later', async () => {
+		const h = await filtering({ sync: { search: 'is:read' } });
 		const mail = fake.mailbox.deliver({ subject: 'unread at first' });
 		await h.engine.sync();
+		// The re-ask, a minute on: still unread, so let go.
+		h.clock.now += RECHECK_DELAY_MS;
+		await h.engine.sync();
+		expect(h.state.searchRecheck).toBeUndefined();
 		fake.mailbox.markRead(mail.id);
 		fake.mailbox.deliver({ subject: 'another', labelIds: ['INBOX'] });
 		await h.engine.sync();
 		expect(h.items().map((i) => i.Subject)).toEqual(['another']);
+		expect(fake.count('messages.list')).toBe(3);
 	});
 
 	it('a failed search moves nothing and emits nothing; the next sync emits the mail once', async () => {
-		const h = await activeEngine(fake, { sync: { search: 'invoice' } });
+		const h = await filtering({ sync: { search: 'invoice' } });
 		const mail = fake.mailbox.deliver({ subject: 'invoice' });
 		const cursor = h.state.cursor;
 		fake.faults.failNext('messages.list', 500);
@@ -84,6 +99,164 @@ describe('filters (Search, Sender, Read Status, Include Spam and Trash)', () => 
 		expect(h.items()).toHaveLength(0);
 		await h.engine.sync();
 		expect(h.items().map((i) => i.id)).toEqual([mail.id]);
+	});
+});
+
+describe('Search with a lagging index (Gmail\'s search learns a new email a little after it arrives)', () => {
+	/** The index's lag and the re-ask's delay, in real ms (the engine's clock is moved by hand). */
+	const LAG_MS = 300;
+	const RECHECK_MS = 500;
+	const sleep = async (ms: number) => await new Promise((resolve) => setTimeout(resolve, ms));
+	let fake: FakeGoogle;
+	const engines: EngineHarness[] = [];
+	beforeEach(async () => {
+		fake = await startFake();
+		fake.mailbox.searchLagMs = LAG_MS;
+	});
+	afterEach(async () => {
+		for (const h of engines.splice(0)) h.engine.retire();
+		await fake.close();
+	});
+
+	async function searching(search: string): Promise<EngineHarness> {
+		const h = await activeEngine(fake, { sync: { search }, searchRecheckMs: RECHECK_MS });
+		engines.push(h);
+		return h;
+	}
+
+	async function waitFor(done: () => boolean, timeoutMs = RECHECK_MS * 6): Promise<void> {
+		for (const until = Date.now() + timeoutMs; !done(); await sleep(10)) if (Date.now() > until) throw new Error('timed out');
+	}
+
+	/** Moves the engine's clock past the re-ask and waits until its timer has run it. */
+	async function afterRecheck(h: EngineHarness): Promise<void> {
+		h.clock.now += RECHECK_MS;
+		await waitFor(() => h.state.searchRecheck === undefined);
+		await sleep(20);
+	}
+
+	it('an email Search missed at first is asked about once more, a little later, and emitted once', async () => {
+		const h = await searching('subject:invoice');
+		const invoice = fake.mailbox.deliver({ subject: 'Your invoice 42' });
+		fake.mailbox.deliver({ subject: 'Hello' });
+		await h.engine.sync();
+		// The index did not know either email yet.
+		expect(h.items()).toEqual([]);
+		expect(fake.count('messages.list')).toBe(1);
+
+		await afterRecheck(h);
+		expect(ids(h.items())).toEqual([invoice.id]);
+		// The re-ask: the timer's sync (one history.list), one messages.list for both emails,
+		// one messages.get for the one that matched.
+		expect(fake.count('history.list')).toBe(2);
+		expect(fake.count('messages.list')).toBe(2);
+		expect(fake.count('messages.get')).toBe(3);
+		expect(h.state.cursor).toBe(fake.mailbox.historyId);
+
+		// Each email is asked again once: later syncs ask nothing more and emit nothing twice.
+		h.clock.now += RECHECK_MS * 10;
+		await h.engine.sync();
+		await sleep(RECHECK_MS * 2);
+		expect(fake.count('messages.list')).toBe(2);
+		expect(ids(h.items())).toEqual([invoice.id]);
+	});
+
+	it('one that Search still does not find at the re-ask is let go for good', async () => {
+		fake.mailbox.searchLagMs = 60_000;
+		const h = await searching('subject:invoice');
+		fake.mailbox.deliver({ subject: 'Your invoice 43' });
+		await h.engine.sync();
+		expect(h.state.searchRecheck).toHaveLength(1);
+		await afterRecheck(h);
+		expect(fake.count('messages.list')).toBe(2);
+		expect(h.state.searchRecheck).toBeUndefined();
+		// The index knows it now, but it is not asked about a third time.
+		fake.mailbox.searchLagMs = 0;
+		h.clock.now += RECHECK_MS * 10;
+		await h.engine.sync();
+		expect(fake.count('messages.list')).toBe(2);
+		expect(h.items()).toEqual([]);
+	});
+
+	it('the emails several syncs missed are asked about again with one messages.list, in the order they came', async () => {
+		const h = await searching('subject:invoice');
+		const invoices: StoredMessage[] = [];
+		for (let i = 0; i < 3; i++) {
+			invoices.push(fake.mailbox.deliver({ subject: `invoice ${i}` }));
+			fake.mailbox.deliver({ subject: `newsletter ${i}` });
+			await h.engine.sync();
+			h.clock.now += RECHECK_MS / 8;
+		}
+		expect(h.state.searchRecheck?.flatMap((held) => held.ids)).toHaveLength(6);
+		await afterRecheck(h);
+		expect(ids(h.items())).toEqual(invoices.map((m) => m.id));
+		expect(fake.count('messages.list')).toBe(3 + 1);
+		expect(fake.count('messages.get')).toBe(6 + 3);
+		expect(h.state.searchRecheck).toBeUndefined();
+	});
+
+	it('a held email that a stale-cursor catch-up emitted meanwhile is not emitted again, nor asked about', async () => {
+		const h = await searching('subject:invoice');
+		const invoice = fake.mailbox.deliver({ subject: 'invoice 1' });
+		await h.engine.sync();
+		// The index catches up; Gmail's history of the span is gone: the catch-up finds the invoice.
+		fake.mailbox.searchLagMs = 0;
+		const second = fake.mailbox.deliver({ subject: 'invoice 2' });
+		fake.mailbox.expireAllHistory();
+		await h.engine.sync();
+		expect(ids(h.items())).toEqual([invoice.id, second.id]);
+		const listed = fake.count('messages.list');
+		await afterRecheck(h);
+		expect(ids(h.items())).toEqual([invoice.id, second.id]);
+		expect(fake.count('messages.list')).toBe(listed);
+		expect(h.state.searchRecheck).toBeUndefined();
+	});
+
+	it('the held emails are kept in the static data: after a restart the new engine asks at its first sync', async () => {
+		const h = await searching('subject:invoice');
+		const invoice = fake.mailbox.deliver({ subject: 'invoice' });
+		await h.engine.sync();
+		await h.engine.close(1000, 0);
+		const saved = structuredClone(h.state);
+		expect(saved.searchRecheck).toEqual([{ at: h.clock.now, since: invoice.internalDate, ids: [invoice.id] }]);
+
+		await sleep(LAG_MS);
+		const next = engineFor(fake, { state: saved, sync: { search: 'subject:invoice' }, searchRecheckMs: RECHECK_MS });
+		engines.push(next);
+		next.clock.now = h.clock.now + RECHECK_MS;
+		await next.engine.sync();
+		expect(ids(next.items())).toEqual([invoice.id]);
+		expect(h.items()).toEqual([]);
+		expect(next.state.searchRecheck).toBeUndefined();
+	});
+
+	it('a failed re-ask keeps the emails held and is tried again half a delay later', async () => {
+		const h = await searching('subject:invoice');
+		const invoice = fake.mailbox.deliver({ subject: 'invoice' });
+		await h.engine.sync();
+		fake.faults.failNext('messages.list', 500);
+		h.clock.now += RECHECK_MS;
+		const failed = () => h.logger.lines.some((l) => l.level === 'warn' && /asking Gmail's search again failed/.test(l.message));
+		await waitFor(failed);
+		expect(h.items()).toEqual([]);
+		expect(h.state.searchRecheck).toHaveLength(1);
+		await waitFor(() => h.items().length > 0);
+		expect(ids(h.items())).toEqual([invoice.id]);
+		expect(fake.count('messages.list')).toBe(3);
+	});
+
+	it('retiring or closing the engine stops its re-ask timer', async () => {
+		for (const stop of [async (h: EngineHarness) => h.engine.retire(), async (h: EngineHarness) => await h.engine.close(1000, 0)]) {
+			const h = await searching('subject:invoice');
+			fake.mailbox.deliver({ subject: 'invoice' });
+			await h.engine.sync();
+			await stop(h);
+			const calls = fake.calls.length;
+			h.clock.now += RECHECK_MS;
+			await sleep(RECHECK_MS * 2.5);
+			expect(fake.calls.slice(calls)).toEqual([]);
+			expect(h.items()).toEqual([]);
+		}
 	});
 });
 

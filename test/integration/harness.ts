@@ -90,6 +90,8 @@ export interface EngineSetup {
 	onLastingFailure?: EngineDeps['onLastingFailure'];
 	/** Off unless set: most tests count the Gmail calls of one sync exactly. */
 	followUpMs?: number;
+	/** When Search is asked again about an email it missed (the engine's default unless set). */
+	searchRecheckMs?: number;
 }
 
 export function engineFor(fake: FakeGoogle, setup: EngineSetup = {}): EngineHarness {
@@ -120,6 +122,7 @@ export function engineFor(fake: FakeGoogle, setup: EngineSetup = {}): EngineHarn
 		logger,
 		onLastingFailure: setup.onLastingFailure,
 		followUpMs: setup.followUpMs,
+		...(setup.searchRecheckMs !== undefined && { searchRecheckMs: setup.searchRecheckMs }),
 		now: () => clock.now,
 	});
 	return { engine, state, batches, stateAtDelivery, delivered, emissions, items: () => batches.flat(), logger, port, clock };

@@ -175,8 +175,8 @@ describe('the webhook hooks never write back an older copy of the static data', 
 	});
 
 	it('delete() where the trigger runs brings its copy up to the engine’s and drops the watch', async () => {
-		const older = savedState();
-		const newer: TriggerState = { ...older, cursor: (BigInt(older.cursor!) + 5n).toString(), seen: 'AAAAAAAAAAI' };
+		const older: TriggerState = { ...savedState(), searchRecheck: [{ at: Date.now() - 60_000, ids: ['00000000000000aa'] }] };
+		const newer: TriggerState = { ...older, cursor: (BigInt(older.cursor!) + 5n).toString(), seen: 'AAAAAAAAAAI', searchRecheck: [{ at: Date.now(), ids: ['00000000000000bb'] }] };
 		const trigger = engineFor(fake, { state: structuredClone(newer) });
 		const unregister = registerEngine(`${workflowId}:${NODE.id}`, trigger.engine);
 		try {
@@ -186,6 +186,8 @@ describe('the webhook hooks never write back an older copy of the static data', 
 			const node = staticData[`node:${NODE.name}`] as TriggerState;
 			expect(node.cursor).toBe(newer.cursor);
 			expect(node.seen).toBe(newer.seen);
+			// The emails held for Search's re-ask go with the cursor that moved past them.
+			expect(node.searchRecheck).toEqual(newer.searchRecheck);
 			expect(node.watch).toBeUndefined();
 			expect(staticData.__dataChanged).toBe(true);
 		} finally {

@@ -150,5 +150,6 @@ async function takeBatch(port: GmailPort, cursor: string, ids: readonly string[]
 		more: pending !== undefined,
 		stats: { pages: 0, records: 0, ...resolved.stats },
 		...(pending && { pending }),
+		searchMissed: resolved.searchMissed,
 	};
 }

@@ -33,8 +33,9 @@ export interface SyncOptions {
 	includeSpamTrash?: boolean;
 	/**
 	 * Gmail search syntax (Search, Sender, Read Status): an email is emitted only when Gmail's
-	 * own search finds it at the time the node sees it. One messages.list per sync that has
-	 * emails to check (see matchSearch), not one per email.
+	 * own search finds it when the node sees it, or for a new email it missed then, once more
+	 * within a minute (core/recheck). One messages.list per sync that has emails to check (see
+	 * matchSearch), not one per email.
 	 */
 	search?: string;
 	format: MessageFormat;
@@ -75,6 +76,13 @@ export interface SyncStats {
 	gone: number;
 }
 
+/** A new email that passed every other filter but Search: core/recheck asks about it again. */
+export interface SearchMiss {
+	id: string;
+	/** Epoch ms as a string, as Gmail gives it. */
+	internalDate?: string;
+}
+
 export interface SyncOutcome {
 	events: SyncedEvent[];
 	/** Where the cursor goes once `events` are emitted (never behind the old one). */
@@ -84,6 +92,7 @@ export interface SyncOutcome {
 	/** True when maxEvents cut the run short: run again from the new cursor. */
 	more: boolean;
 	stats: SyncStats;
+	searchMissed?: SearchMiss[];
 }
 
 export const DEFAULT_PAGE_SIZE = 500;
@@ -260,7 +269,7 @@ export async function resolveEvents(
 	events: readonly HistoryEvent[],
 	recent: readonly string[] | undefined,
 	options: SyncOptions,
-): Promise<{ events: SyncedEvent[]; stats: Pick<SyncStats, 'duplicates' | 'filtered' | 'gone'> }> {
+): Promise<{ events: SyncedEvent[]; stats: Pick<SyncStats, 'duplicates' | 'filtered' | 'gone'>; searchMissed: SearchMiss[] }> {
 	const seen = new Set(recent ?? []);
 	const stats = { duplicates: 0, filtered: 0, gone: 0 };
 	const candidates: HistoryEvent[] = [];
@@ -301,13 +310,15 @@ export async function resolveEvents(
 		}
 		out.push({ ...event, message });
 	}
-	if (options.search === undefined || options.search.trim() === '') return { events: out, stats };
+	if (options.search === undefined || options.search.trim() === '') return { events: out, stats, searchMissed: [] };
 	const searched = out.filter((e) => e.event !== 'messageDeleted').map((e) => e.message);
 	const matching = await matchSearch(port, options.search, [...new Map(searched.map((m) => [m.id, m])).values()], spamTrashWanted(options));
 	// A deletion cannot be searched (the email is gone): it passes on the label filter alone.
 	const kept = out.filter((e) => e.event === 'messageDeleted' || matching.has(e.message.id));
 	stats.filtered += out.length - kept.length;
-	return { events: kept, stats };
+	// Only new emails are asked again: the index may not know them yet (a label change is of a known one).
+	const searchMissed = out.filter((e) => e.event === 'messageAdded' && !matching.has(e.message.id)).map(({ message }) => ({ id: message.id, ...(message.internalDate !== undefined && { internalDate: message.internalDate }) }));
+	return { events: kept, stats, searchMissed };
 }
 
 /**
@@ -344,13 +355,14 @@ export function withoutMessage(event: SyncedEvent): HistoryEvent {
 export async function syncFromCursor(port: GmailPort, state: SyncState, options: SyncOptions): Promise<SyncOutcome> {
 	if (state.cursor === undefined) throw new Error('No history cursor yet: activate the trigger first');
 	const span = await readHistory(port, state.cursor, options);
-	const { events, stats } = await resolveEvents(port, span.events, state.recent, options);
+	const { events, stats, searchMissed } = await resolveEvents(port, span.events, state.recent, options);
 	return {
 		events,
 		cursor: advance(state.cursor, span.historyId),
 		keys: events.map((e) => e.key),
 		more: span.more,
 		stats: { pages: span.pages, records: span.records, ...stats },
+		searchMissed,
 	};
 }
 

@@ -12,10 +12,11 @@ import { sameMailbox, type GmailNotification } from '../core/notification';
 import type { GmailLabel, GmailPort } from '../core/port';
 import { DEFAULT_MAX_EVENTS, isStaleCursorError, refetchEvents, syncFromCursor, withoutMessage, type HistoryEvent, type SyncedEvent, type SyncOptions, type SyncOutcome, type SyncStats } from '../core/sync';
 import { catchUpFromStaleCursor, continueCatchUp, DEFAULT_CATCH_UP, readPending, type CatchUpOptions, type CatchUpOutcome, type PendingCatchUp } from '../core/recovery';
+import { dueForRecheck, nextRecheckAt, readHeld, RECHECK_CAP, RECHECK_DELAY_MS, recheckSearch, type HeldForSearch, type RecheckResult } from '../core/recheck';
 import { toOutputItems, type OutputItem, type OutputMode, type RenderOptions } from '../core/output';
 import { watchRequest, watchStateFrom, watchVerdict, type WatchConfig, type WatchVerdict } from '../core/watch';
 import { recordedWatch, recordWatch } from './registry';
-import { forgetWatch, recordCatchUpBatch, rememberInState, type TriggerState } from './state';
+import { forgetWatch, holdSearchMisses, recordCatchUpBatch, rememberInState, setHeld, type TriggerState } from './state';
 
 export type EngineLogger = Logger;
 
@@ -60,6 +61,8 @@ export interface EngineDeps {
 	 * notification read long after it was published (LATE_READ_MS). Unset: no follow-up.
 	 */
 	followUpMs?: number;
+	/** How long after Search missed a new email it is asked again (core/recheck; default a minute). */
+	searchRecheckMs?: number;
 	now?: () => number;
 }
 
@@ -124,6 +127,8 @@ export class MailboxEngine {
 	private followUp?: NodeJS.Timeout;
 	/** A notification was taken during a back-off: a sync is owed once the back-off ends. */
 	private syncOwed = false;
+	/** The next re-ask of Search about the emails it missed (see recheckDue). */
+	private recheckTimer?: NodeJS.Timeout;
 
 	constructor(private readonly deps: EngineDeps) {
 		this.failures = deps.failures ?? {};
@@ -265,6 +270,8 @@ export class MailboxEngine {
 			if (step.catchUp) recordCatchUpBatch(state, step.outcome);
 			else state.cursor = advance(state.cursor, outcome.cursor);
 			if (outcome.keys.length > 0) rememberInState(state, outcome.keys);
+			const unheld = holdSearchMisses(state, outcome.searchMissed ?? [], this.now());
+			if (unheld > 0) this.deps.logger.warn(`Gmail Push Trigger: ${unheld} email(s) Search did not find will not be asked about again (more than ${RECHECK_CAP} waiting)`);
 			const newest = Math.max(...outcome.events.map((e) => Number(e.message.internalDate ?? 0)), 0);
 			if (newest > (state.lastEmittedAt ?? 0)) state.lastEmittedAt = newest;
 			if (items.length > 0) await this.handOver(items, outcome.events, 1);
@@ -272,9 +279,53 @@ export class MailboxEngine {
 			this.deps.logger.debug('Gmail Push Trigger: synced history', { emitted: items.length, cursor: state.cursor, ...outcome.stats });
 			if (!outcome.more) break;
 		}
+		emitted += await this.recheckDue();
 		this.lastSyncAt = this.now();
 		this.syncOwed = false;
 		return { status: 'synced', emitted, cursor: state.cursor, stats: total };
+	}
+
+	/**
+	 * Asks Search again about the held emails that are due (core/recheck), emits those it finds
+	 * and lets the rest go. A Gmail failure keeps them held for the next try and does not fail
+	 * the sync, whose own emails are already out.
+	 */
+	private async recheckDue(): Promise<number> {
+		const state = this.deps.state;
+		const delayMs = this.deps.searchRecheckMs ?? RECHECK_DELAY_MS;
+		const { due, later } = dueForRecheck(readHeld(state.searchRecheck), this.now(), delayMs);
+		const answer = due.length > 0 ? await this.askSearchAgain(due) : undefined;
+		if (answer && !this.retired && !this.closing) {
+			setHeld(state, later);
+			if (answer.events.length > 0) rememberInState(state, answer.events.map((e) => e.key));
+		}
+		this.armRecheck(delayMs);
+		if (!answer || this.retired || this.closing) return 0;
+		if (answer.items.length > 0) await this.handOver(answer.items, answer.events, 1);
+		this.deps.logger.debug('Gmail Push Trigger: asked Search again', { asked: answer.asked, emitted: answer.items.length, dropped: answer.dropped });
+		return answer.items.length;
+	}
+
+	private async askSearchAgain(due: HeldForSearch[]): Promise<(RecheckResult & { items: OutputItem[] }) | undefined> {
+		try {
+			const result = await recheckSearch(this.deps.port, due, seenKeys(this.deps.state, this.deps.state.recent), this.deps.sync);
+			return { ...result, items: await this.itemsFor(result.events) };
+		} catch (error) {
+			this.deps.logger.warn(`Gmail Push Trigger: asking Gmail's search again failed, will retry: ${(error as Error).message}`);
+			return undefined;
+		}
+	}
+
+	/** (Re)arms the next re-ask, at least half a delay away: a failing one is not retried in a loop. */
+	private armRecheck(delayMs: number): void {
+		clearTimeout(this.recheckTimer);
+		const at = nextRecheckAt(readHeld(this.deps.state.searchRecheck), delayMs);
+		if (at === undefined || this.retired || this.closing) return;
+		this.recheckTimer = setTimeout(() => {
+			if (this.retired || this.closing) return;
+			this.sync().catch((error: unknown) => this.deps.logger.warn(`Gmail Push Trigger: the sync to ask Search again failed, the next sync does: ${(error as Error).message}`));
+		}, Math.max(at - this.now(), delayMs / 2));
+		this.recheckTimer.unref?.();
 	}
 
 	/** Events -> items ready to emit: rendered in the output mode, attachments prepared. */
@@ -423,6 +474,7 @@ export class MailboxEngine {
 	retire(): void {
 		this.retired = true;
 		this.cancelFollowUp();
+		clearTimeout(this.recheckTimer);
 		forgetWatch(this.deps.state);
 	}
 
@@ -437,6 +489,7 @@ export class MailboxEngine {
 	async close(timeoutMs = 10_000, graceMs = 3_000): Promise<void> {
 		this.closing = true;
 		this.cancelFollowUp();
+		clearTimeout(this.recheckTimer);
 		let timer: NodeJS.Timeout | undefined;
 		const sleep = async (ms: number) => await new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
 		await Promise.race([this.tail, sleep(timeoutMs)]);

@@ -7,7 +7,9 @@ import type { OutputItem } from '../core/output';
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 import { compareHistoryIds, isAfter } from '../core/cursor';
 import { pendingIds, readPending, type CatchUpOutcome, type PendingCatchUp } from '../core/recovery';
+import { holdMisses, readHeld, type HeldForSearch } from '../core/recheck';
 import { rememberEmitted } from '../core/seen';
+import type { SearchMiss } from '../core/sync';
 import type { WatchState } from '../core/watch';
 
 export interface TriggerState {
@@ -27,6 +29,8 @@ export interface TriggerState {
 	madeSubscription?: string;
 	/** A stale-cursor catch-up with batches still to emit (the cursor stays the stale one meanwhile). */
 	pendingCatchUp?: PendingCatchUp;
+	/** New emails Search missed, held (bounded) to be asked about once more (core/recheck). */
+	searchRecheck?: HeldForSearch[];
 }
 
 /** Views n8n's static-data object as our state; writes go straight through to it. */
@@ -60,6 +64,9 @@ export function catchUpState(target: TriggerState, source: TriggerState): void {
 	if (source.recent !== undefined) target.recent = [...source.recent];
 	if (source.pendingCatchUp !== undefined) target.pendingCatchUp = structuredClone(source.pendingCatchUp);
 	if (source.lastEmittedAt !== undefined) target.lastEmittedAt = source.lastEmittedAt;
+	// The held emails go with the cursor that moved past them.
+	if (source.searchRecheck !== undefined) target.searchRecheck = structuredClone(source.searchRecheck);
+	else delete target.searchRecheck;
 	if (source.emailAddress !== undefined) target.emailAddress = source.emailAddress;
 }
 
@@ -103,6 +110,19 @@ export function rememberInState(state: TriggerState, keys: readonly string[]): v
 	delete state.seen;
 	delete state.seenOther;
 	Object.assign(state, next);
+}
+
+/** Holds the emails Search missed for one more ask; returns how many the bound let go unasked. */
+export function holdSearchMisses(state: TriggerState, misses: readonly SearchMiss[], now: number): number {
+	if (misses.length === 0) return 0;
+	const { held, dropped } = holdMisses(readHeld(state.searchRecheck), misses, now);
+	setHeld(state, held);
+	return dropped;
+}
+
+export function setHeld(state: TriggerState, held: readonly HeldForSearch[]): void {
+	if (held.length > 0) state.searchRecheck = [...held];
+	else delete state.searchRecheck;
 }
 
 /** Core items -> n8n items (the core's json is plain data, n8n types it as IDataObject). */

@@ -212,6 +212,7 @@ export function gmailRoutes(ctx: GmailRouteContext): Route[] {
 						q,
 						labelIds,
 						includeSpamTrash: req.query.get('includeSpamTrash') === 'true',
+						indexLagMs: mailbox.searchLagMs,
 					});
 				} catch (e) {
 					if (e instanceof UnsupportedQueryError) throw bad(e.message);

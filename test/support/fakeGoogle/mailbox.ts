@@ -46,6 +46,8 @@ export interface StoredMessage {
 	readonly messageIdHeader: string;
 	readonly built: BuiltMessage;
 	deleted: boolean;
+	/** Epoch ms the message entered the mailbox (internalDate may be set to any date). */
+	readonly addedAt: number;
 }
 
 export interface MessageRef {
@@ -126,6 +128,12 @@ export class Mailbox {
 	notificationGapMs = 0;
 	/** Changes whose notification the rate limit dropped. */
 	droppedNotifications = 0;
+	/**
+	 * Gmail's search index learns a new message a little after it arrives: for this many ms
+	 * messages.list with a `q` does not find it (history.list, messages.get and a listing
+	 * without `q` do). 0 (the default): the index is never behind.
+	 */
+	searchLagMs = 0;
 
 	private lastNotifiedAt = -Infinity;
 	private current: bigint;
@@ -355,8 +363,8 @@ export class Mailbox {
 	}
 
 	/** Keeps a new message and records its messageAdded: the one way mail enters the mailbox. */
-	private store(content: Omit<StoredMessage, 'labelIds' | 'historyId' | 'deleted'>, labelIds: string[]): StoredMessage {
-		const msg: StoredMessage = { ...content, labelIds: [...new Set(labelIds)], historyId: 0n, deleted: false };
+	private store(content: Omit<StoredMessage, 'labelIds' | 'historyId' | 'deleted' | 'addedAt'>, labelIds: string[]): StoredMessage {
+		const msg: StoredMessage = { ...content, labelIds: [...new Set(labelIds)], historyId: 0n, deleted: false, addedAt: Date.now() };
 		this.messages.set(msg.id, msg);
 		this.record('messageAdded', msg, []);
 		return msg;

@@ -129,6 +129,8 @@ export interface SearchOptions {
 	labelIds?: string[];
 	includeSpamTrash?: boolean;
 	now?: number;
+	/** A search (a non-empty q) does not find messages added less than this many ms ago. */
+	indexLagMs?: number;
 }
 
 /** Matching live messages, newest first (Gmail's messages.list order). */
@@ -138,7 +140,9 @@ export function searchMessages(messages: StoredMessage[], labels: GmailLabel[], 
 	const spamTrash =
 		options.includeSpamTrash === true || asksForSpamTrash(terms) || labelIds.some((l) => l === 'SPAM' || l === 'TRASH');
 	const now = options.now ?? Date.now();
+	const indexedUntil = terms.length > 0 ? now - (options.indexLagMs ?? 0) : Infinity;
 	return messages
+		.filter((m) => m.addedAt <= indexedUntil)
 		.filter((m) => spamTrash || !m.labelIds.some((l) => l === 'SPAM' || l === 'TRASH'))
 		.filter((m) => labelIds.every((l) => m.labelIds.includes(l)))
 		.filter((m) => terms.every((t) => termMatches(t, m, labels, now) !== t.negated))
