@@ -7,7 +7,7 @@ import { readFileSync } from 'fs';
 import path from 'path';
 import type { FakeGoogle } from '../support/fakeGoogle';
 import { selectedMajors, waitFor, type CredentialRef, type N8nSession, type WorkflowJson } from '../support/n8n';
-import { startStack } from '../support/stack';
+import { SERVICE_ACCOUNT, startStack } from '../support/stack';
 import { startPubSubEmulator, type PubSubEmulator } from '../support/pubsubEmulator';
 import { pubSubAdminRoutes, startFakeIam, type FakeIam } from '../support/fakeIam';
 
@@ -92,6 +92,35 @@ describe.each(selectedMajors())('activation errors say what to fix, in n8n %i.x'
 		const message = await activationMessage({ topicName: 'gmail-push' }, /must be the full name/);
 		expect(message).toMatch(/must be the full name projects\/<project-id>\/topics\/<topic>/);
 		expect(fake.count('users.watch')).toBe(watches);
+	});
+
+	it('a signed push subscription the credential may not make (no actAs on its signer) fails activation, naming Service Account User on the signer', async () => {
+		const signer = 'pubsub-push@test-project.iam.gserviceaccount.com';
+		iam.callerMayActAs = [];
+		try {
+			const parameters = { setUpGoogleCloud: true, topicName: 'projects/test-project/topics/gmail-push-act-as', pushAuthentication: 'oidc', pushServiceAccountEmail: signer, pushSecret: '' };
+			const message = await activationMessage(parameters, /roles\/iam\.serviceAccountUser/);
+			expect(message).toMatch(new RegExp(`grant the service account ${SERVICE_ACCOUNT.replace(/\./g, '\\.')} Service Account User \\(roles/iam\\.serviceAccountUser\\) on ${signer.replace(/\./g, '\\.')}`));
+		} finally {
+			iam.callerMayActAs = undefined;
+		}
+	});
+
+	it('a service account whose domain-wide delegation allows Gmail only: the set-up calls Pub/Sub as the service account, and activation succeeds', async () => {
+		fake.auth.delegatedScopes = ['https://www.googleapis.com/auth/gmail.readonly'];
+		try {
+			const grants = fake.auth.jwtGrants.length;
+			const id = await session.api.importWorkflow(variant(++n, { setUpGoogleCloud: true, topicName: 'projects/test-project/topics/gmail-push-delegation' }), [credential]);
+			const from = session.n8n.logOffset();
+			expect((await session.api.activate(id)).status).toBe(200);
+			await session.n8n.waitForLog(/Google Cloud set up: topic \S+ created, Gmail's publisher grant granted, push subscription \S+ created/, 30_000, from);
+			const pubSub = fake.auth.jwtGrants.slice(grants).filter((g) => g.scope.includes('auth/pubsub'));
+			expect(pubSub.length).toBeGreaterThanOrEqual(1);
+			expect(pubSub.every((g) => g.iss === SERVICE_ACCOUNT && g.sub === undefined)).toBe(true);
+			await session.api.deactivate(id);
+		} finally {
+			fake.auth.delegatedScopes = undefined;
+		}
 	});
 
 	it('OIDC push authentication without the service account email is refused at activation', async () => {
