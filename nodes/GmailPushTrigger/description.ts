@@ -124,7 +124,7 @@ export const pullNotice: INodeProperties = {
 };
 
 const setUpGoogleCloudDescription =
-	'Whether activation makes sure the topic and the subscription (push: to this node\'s Production URL, with its push authentication) exist and that gmail-api-push@system.gserviceaccount.com may publish to the topic (added to its policy, nothing else changed). A subscription that exists but does not fit is reported, not changed. When the credential may not manage Pub/Sub, the node uses what exists. Deactivating the workflow deletes the subscription the node made (a minute later); the topic and the grant stay.';
+	'Whether activation makes sure the topic and the subscription (push: to this node\'s Production URL, with its push authentication) exist and that gmail-api-push@system.gserviceaccount.com may publish to the topic (added to its policy, nothing else changed). A subscription that exists but does not fit is reported, not changed. When the credential may not manage Pub/Sub, the node uses what exists if all of it is in place, and otherwise fails activation saying which role to grant. Deactivating the workflow deletes the subscription the node made (a minute later); the topic and the grant stay.';
 
 /**
  * On for nodes added from version 1.1, off for saved version-1 nodes: those were set up by hand

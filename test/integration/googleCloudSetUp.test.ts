@@ -3,10 +3,19 @@
  * real Pub/Sub emulator for topics and subscriptions and the fake IAM in front of it (the
  * emulator keeps no IAM). Each test uses its own project, so they share one emulator.
  */
+import { generateKeyPairSync } from 'crypto';
+import { failingLines } from '../../nodes/GmailPushTrigger/core/check';
 import { ensureGoogleCloud, GMAIL_PUBLISHER, ownerLabels, PUBLISHER_ROLE, removeMadeSubscription, type WantedSubscription } from '../../nodes/GmailPushTrigger/core/setup';
-import { createPubSubAdmin } from '../../nodes/GmailPushTrigger/transport/pubsubAdmin';
-import { startFakeIam, type FakeIam } from '../support/fakeIam';
+import { readConfig } from '../../nodes/GmailPushTrigger/shell/config';
+import { setUpGoogleCloud, type PushTarget } from '../../nodes/GmailPushTrigger/shell/googleCloud';
+import { runSetUpCheck } from '../../nodes/GmailPushTrigger/shell/setUpCheck';
+import { serviceAccountAuth } from '../../nodes/GmailPushTrigger/transport/auth';
+import { createPubSubAdmin, PUBSUB_SCOPE } from '../../nodes/GmailPushTrigger/transport/pubsubAdmin';
+import { SCOPES, type FakeGoogle } from '../support/fakeGoogle';
+import { pubSubAdminRoutes, startFakeIam, type FakeIam } from '../support/fakeIam';
 import { plainAuth, plainRequest, startPubSubEmulator, type PubSubEmulator } from '../support/pubsubEmulator';
+import { EMAIL, startFake } from './harness';
+import { n8nContext, routeGoogleClientsTo } from './n8nContext';
 
 let emulator: PubSubEmulator;
 let iam: FakeIam;
@@ -246,5 +255,105 @@ describe('removing what the set-up made, after a deactivation', () => {
 		expect(await removeMadeSubscription(admin(), other, mine, 'any')).toBe('kept: not made by this node');
 		expect(await removeMadeSubscription(admin(), subscription, mine, 'any')).toBe('deleted');
 		expect((await emulatorGet(other)).status).toBe(200);
+	});
+});
+
+/**
+ * Activation's set-up through the shell (shell/googleCloud.ts), with a hand-built n8n context: the
+ * fake Google signs credentials in and serves Gmail, the fake IAM plays the caller's permissions
+ * in front of the emulator. Activation either finds everything its delivery needs in place, or
+ * fails saying what to grant: never a watch whose notifications reach no subscription.
+ */
+describe('activation when Google refuses part of the set-up', () => {
+	const SERVICE_ACCOUNT = 'n8n-gmail@setup.iam.gserviceaccount.com';
+	const SIGNER = 'pubsub-push@setup.iam.gserviceaccount.com';
+	const PRODUCTION_URL = 'https://n8n.example.com/webhook/refusals/webhook';
+	const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+	const key = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+	let fake: FakeGoogle;
+
+	routeGoogleClientsTo(() => fake);
+	beforeAll(async () => {
+		fake = await startFake({ serviceAccount: { clientEmail: SERVICE_ACCOUNT, publicKey } });
+		for (const route of pubSubAdminRoutes(iam)) fake.addRoute(route);
+	});
+	afterAll(async () => await fake?.close());
+	afterEach(() => {
+		iam.callerMayOnlyRead = false;
+		iam.callerMayActAs = undefined;
+		fake.auth.delegatedScopes = undefined;
+	});
+
+	const pushParameters = (topic: string) => ({ delivery: 'push', topicName: topic, setUpGoogleCloud: true, pushAuthentication: 'oidc', pushServiceAccountEmail: SIGNER });
+	const pullParameters = (topic: string, subscription: string) => ({ delivery: 'pull', topicName: topic, setUpGoogleCloud: true, subscriptionName: subscription });
+	const signedPush: PushTarget = { pushEndpoint: PRODUCTION_URL, oidc: { serviceAccountEmail: SIGNER } };
+	const writes = () => iam.calls.filter((c) => /^(PUT|POST|DELETE) |^topics\.setIamPolicy$/.test(c)).length;
+
+	it('a signed push subscription the credential may not make (no actAs on its signer) fails activation, naming Service Account User on the signer', async () => {
+		const { topic } = project();
+		iam.callerMayActAs = [];
+		const context = n8nContext(fake, { parameters: pushParameters(topic), serviceAccount: { email: SERVICE_ACCOUNT, privateKey: key, delegatedEmail: EMAIL } });
+
+		const refused = await setUpGoogleCloud(context as never, readConfig(context as never), signedPush).then(
+			() => new Error('activation went on'),
+			(error: Error) => error,
+		);
+
+		expect(iam.calls).toContainEqual(expect.stringMatching(new RegExp(`^refused actAs ${SIGNER} PUT `)));
+		expect(refused.message).toMatch(/Setting up Google Cloud was refused \(Pub\/Sub subscriptions\.create failed \(403\): User not authorized to perform this action\.\)/);
+		expect(refused.message).toContain(`Subscription: projects/${topic.split('/')[1]}/subscriptions/n8n-gmail-push-`);
+		expect(refused.message).toContain(
+			`grant the service account ${SERVICE_ACCOUNT} Service Account User (roles/iam.serviceAccountUser) on ${SIGNER} (IAM & Admin > Service Accounts > ${SIGNER} > Permissions > Grant access)`,
+		);
+		// The topic and Gmail's grant were made: only the subscription is missing.
+		expect(refused.message).not.toMatch(/Gmail API:|Topic:|publisher grant:/);
+		expect(gmailGrants(topic)).toEqual([PUBLISHER_ROLE]);
+	});
+
+	it('an OAuth2 credential without the Pub/Sub scope, on an empty project, fails activation naming the scope', async () => {
+		const { topic, subscription } = project();
+		const context = n8nContext(fake, { parameters: pullParameters(topic, subscription), oauthScopes: [SCOPES.readonly] });
+
+		await expect(setUpGoogleCloud(context as never, readConfig(context as never))).rejects.toThrow(
+			/Credential scopes: missing https:\/\/www\.googleapis\.com\/auth\/pubsub: reconnect the OAuth2 credential and allow access/,
+		);
+		expect((await emulatorGet(topic)).status).toBe(404);
+	});
+
+	it('a credential that may only read Pub/Sub: activation goes on when everything is in place, and fails naming what is missing when not', async () => {
+		const { topic, subscription } = project();
+		await ensureGoogleCloud(admin(), topic, pull(topic, subscription));
+		iam.callerMayOnlyRead = true;
+		const before = writes();
+		const context = n8nContext(fake, { parameters: pullParameters(topic, subscription), oauthScopes: [SCOPES.readonly, PUBSUB_SCOPE] });
+
+		await expect(setUpGoogleCloud(context as never, readConfig(context as never))).resolves.toBeUndefined();
+		expect(context.logger.lines).toContainEqual({ level: 'warn', message: expect.stringContaining('the topic and the subscription are in place, so the node uses them as they are') });
+		expect(iam.calls).toContainEqual(`refused write GET ${topic}:getIamPolicy`);
+		expect(writes()).toBe(before);
+
+		await emulator.deleteSubscription(subscription);
+		await expect(setUpGoogleCloud(context as never, readConfig(context as never))).rejects.toThrow(
+			`Subscription: ${subscription} does not exist, and Set Up Google Cloud may not make it: give the Google account that connected the credential Pub/Sub Admin (roles/pubsub.admin) in project ${topic.split('/')[1]}`,
+		);
+	});
+
+	it('a service account with Delegated Email calls Pub/Sub as itself: the set-up and its check work with delegation allowed for Gmail only', async () => {
+		const { topic, subscription } = project();
+		fake.auth.delegatedScopes = [SCOPES.readonly];
+		// What Google answers the delegated user's token for Pub/Sub (the identity the set-up used to call with).
+		await expect(serviceAccountAuth({ email: SERVICE_ACCOUNT, privateKey: key, delegatedEmail: EMAIL }, [PUBSUB_SCOPE]).getAccessToken()).rejects.toThrow(/unauthorized_client/);
+		const context = n8nContext(fake, { parameters: pullParameters(topic, subscription), serviceAccount: { email: SERVICE_ACCOUNT, privateKey: key, delegatedEmail: EMAIL } });
+		const grants = fake.auth.jwtGrants.length;
+
+		const report = await setUpGoogleCloud(context as never, readConfig(context as never));
+		const lines = await runSetUpCheck(context as never, readConfig(context as never));
+
+		expect(report).toMatchObject({ topic: 'created', grant: 'granted', subscription: 'created' });
+		expect(failingLines(lines)).toEqual([]);
+		expect(lines.find((l) => l.prerequisite === 'Gmail API')?.text).toContain(EMAIL);
+		const since = fake.auth.jwtGrants.slice(grants);
+		expect(since.filter((g) => g.scope === PUBSUB_SCOPE).map((g) => g.sub)).toEqual([undefined, undefined]);
+		expect(since.filter((g) => g.scope === SCOPES.readonly).map((g) => g.sub)).toEqual([EMAIL]);
 	});
 });

@@ -4,7 +4,8 @@
  * also plays a disabled API and an organisation policy). Every wrong prerequisite gives its own
  * line saying what to do; the check itself changes nothing.
  */
-import { checkSetUp, failingLines, formatCheck, type CheckLine, type SetUpCheckInput } from '../../nodes/GmailPushTrigger/core/check';
+import { checkSetUp, failingLines, formatCheck, unverifiedLines, type CheckLine, type SetUpCheckInput } from '../../nodes/GmailPushTrigger/core/check';
+import type { SetUpRefusal } from '../../nodes/GmailPushTrigger/core/refusal';
 import { ensureGoogleCloud, GMAIL_PUBLISHER, PubSubAdminError, type WantedSubscription } from '../../nodes/GmailPushTrigger/core/setup';
 import type { RequestingAuth } from '../../nodes/GmailPushTrigger/transport/auth';
 import { createPubSubAdmin } from '../../nodes/GmailPushTrigger/transport/pubsubAdmin';
@@ -196,5 +197,85 @@ describe('the set-up check', () => {
 		expect(lines.map((l) => l.prerequisite)).toEqual(['Gmail API', 'Credential scopes']);
 		expect(failingLines(lines)).toEqual([]);
 		expect(iam.calls.length).toBe(calls);
+	});
+});
+
+/**
+ * After Google refused part of the set-up, activation goes on only when the check, read-only,
+ * finds everything the delivery needs (unverifiedLines empty); what is missing fails with what
+ * to grant, instead of "made at activation" or "turn on Set Up Google Cloud".
+ */
+describe('the set-up check after a refused set-up', () => {
+	const SERVICE_ACCOUNT = 'n8n-gmail@check.iam.gserviceaccount.com';
+	afterEach(() => {
+		iam.callerMayOnlyRead = false;
+		iam.callerMayActAs = undefined;
+	});
+
+	/** What ensureGoogleCloud threw, as the set-up hands it to the check. */
+	async function refusalOf(work: Promise<unknown>): Promise<SetUpRefusal> {
+		const error = await work.then(
+			() => undefined,
+			(e: unknown) => e,
+		);
+		expect(error).toBeInstanceOf(PubSubAdminError);
+		const { message, call } = error as PubSubAdminError;
+		return { message, ...(call && { call }), serviceAccount: SERVICE_ACCOUNT };
+	}
+
+	it('a signed push subscription refused for want of actAs: the subscription line names Service Account User on the signer', async () => {
+		const { topic, subscription } = project();
+		iam.callerMayActAs = [];
+		const setUpRefusal = await refusalOf(ensureGoogleCloud(directAdmin(), topic, push(topic, subscription)));
+		expect(setUpRefusal).toMatchObject({ call: 'subscriptions.create', message: expect.stringContaining('User not authorized to perform this action.') });
+
+		const lines = await check({ delivery: 'push', topic, subscription: push(topic, subscription), setUpOn: true, setUpRefusal });
+
+		expect(unverifiedLines(lines).map((l) => l.prerequisite)).toEqual(['Subscription', 'Push endpoint', 'Push authentication']);
+		expect(lineOf(lines, 'Subscription')).toBe(
+			`${subscription} does not exist, and Set Up Google Cloud may not make it: grant the service account ${SERVICE_ACCOUNT} Service Account User (roles/iam.serviceAccountUser) on ${SIGNER} ` +
+				`(IAM & Admin > Service Accounts > ${SIGNER} > Permissions > Grant access): a push subscription that signs as ${SIGNER} needs iam.serviceAccounts.actAs on it, which Pub/Sub Admin does not include; ` +
+				`or create a push subscription to ${URL_} on ${topic}`,
+		);
+		expect(statusOf(lines)).toMatchObject({ Topic: 'ok', "Gmail's publisher grant": 'ok' });
+	});
+
+	it('a credential that may only read: with everything in place nothing keeps the delivery from working (the grant it cannot read is left to the watch)', async () => {
+		const { topic, subscription } = project();
+		await ensureGoogleCloud(directAdmin(), topic, pull(topic, subscription));
+		iam.callerMayOnlyRead = true;
+		const setUpRefusal = await refusalOf(ensureGoogleCloud(directAdmin(), topic, pull(topic, subscription)));
+		expect(setUpRefusal.call).toBe('topics.getIamPolicy');
+
+		const lines = await check({ topic, subscription: pull(topic, subscription), setUpOn: true, setUpRefusal });
+
+		expect(unverifiedLines(lines)).toEqual([]);
+		expect(statusOf(lines)).toMatchObject({ Topic: 'ok', "Gmail's publisher grant": 'unknown', Subscription: 'ok' });
+	});
+
+	it('a credential that may only read, in an empty project: topic, grant and subscription fail, each saying to give Pub/Sub Admin', async () => {
+		const { id, topic, subscription } = project();
+		iam.callerMayOnlyRead = true;
+		const setUpRefusal = await refusalOf(ensureGoogleCloud(directAdmin(), topic, pull(topic, subscription)));
+
+		const lines = await check({ topic, subscription: pull(topic, subscription), setUpOn: true, setUpRefusal });
+
+		expect(unverifiedLines(lines).map((l) => l.prerequisite)).toEqual(['Topic', "Gmail's publisher grant", 'Subscription']);
+		for (const prerequisite of ['Topic', "Gmail's publisher grant", 'Subscription'] as const) {
+			expect(lineOf(lines, prerequisite)).toContain(`Set Up Google Cloud may not make it: give the service account ${SERVICE_ACCOUNT} Pub/Sub Admin (roles/pubsub.admin) in project ${id}`);
+		}
+		expect(lineOf(lines, 'Topic')).not.toContain('turn on Set Up Google Cloud');
+	});
+
+	it('a token without the Pub/Sub scope: the scopes line fails, and what could not be read keeps activation from going on', async () => {
+		const { topic, subscription } = project();
+		await ensureGoogleCloud(directAdmin(), topic, pull(topic, subscription));
+		const setUpRefusal = await refusalOf(ensureGoogleCloud(adminWithScopes([SCOPES.readonly]), topic, pull(topic, subscription)));
+
+		const lines = await check({ topic, subscription: pull(topic, subscription), setUpOn: true, setUpRefusal }, { adminScopes: [SCOPES.readonly] });
+
+		expect(failingLines(lines).map((l) => l.prerequisite)).toEqual(['Credential scopes']);
+		expect(lineOf(lines, 'Credential scopes')).toContain(PUBSUB);
+		expect(unverifiedLines(lines).map((l) => l.prerequisite)).toEqual(['Credential scopes', 'Topic', 'Subscription']);
 	});
 });

@@ -14,6 +14,13 @@
  * 403 SERVICE_DISABLED ("Cloud Pub/Sub API has not been used in project … or it is disabled"),
  * and `allowedMemberDomains` plays the organisation policy iam.allowedPolicyMemberDomains: a
  * policy naming a member outside those domains is refused with 400 FAILED_PRECONDITION.
+ *
+ * And the caller's own permissions, refused as Pub/Sub refuses them (403 PERMISSION_DENIED "User
+ * not authorized to perform this action.", whichever permission is missing): `callerMayOnlyRead`
+ * plays a caller with Pub/Sub Viewer only (it may get topics and subscriptions, but neither
+ * write nor read a topic's IAM policy); `callerMayActAs` lists the service accounts the caller
+ * holds iam.serviceAccounts.actAs on (Service Account User), which creating or changing a push
+ * subscription that signs as one of them requires. Pub/Sub Admin does not include it.
  */
 import http from 'http';
 import type { AddressInfo } from 'net';
@@ -49,6 +56,10 @@ export interface FakeIam {
 	readonly disabledProjects: Set<string>;
 	/** When set, the domains an organisation policy allows in IAM policies (domain restricted sharing). */
 	allowedMemberDomains: string[] | undefined;
+	/** The caller holds Pub/Sub Viewer only. */
+	callerMayOnlyRead: boolean;
+	/** When set, the service accounts the caller may act as; unset: any. */
+	callerMayActAs: string[] | undefined;
 	close(): Promise<void>;
 }
 
@@ -75,11 +86,22 @@ export async function startFakeIam(emulatorBaseUrl: string): Promise<FakeIam> {
 		beforeSet: undefined,
 		disabledProjects: new Set<string>(),
 		allowedMemberDomains: undefined,
+		callerMayOnlyRead: false,
+		callerMayActAs: undefined,
 		close: async () =>
 			await new Promise<void>((resolve) => {
 				server.close(() => resolve());
 				server.closeAllConnections();
 			}),
+	};
+
+	/** The permission the caller lacks for this call, if any (Pub/Sub checks it before anything else). */
+	const callerRefusal = (method: string, pathname: string, body: string): string | undefined => {
+		const isWrite = method !== 'GET' || pathname.endsWith(':getIamPolicy');
+		if (fake.callerMayOnlyRead && isWrite) return 'write';
+		const signer = /\/subscriptions\/[^/:]+(:modifyPushConfig)?$/.test(pathname) && method !== 'GET' && method !== 'DELETE' ? signerOf(body) : undefined;
+		if (signer && fake.callerMayActAs && !fake.callerMayActAs.includes(signer)) return `actAs ${signer}`;
+		return undefined;
 	};
 
 	const server = http.createServer((req, res) => {
@@ -100,6 +122,11 @@ export async function startFakeIam(emulatorBaseUrl: string): Promise<FakeIam> {
 							details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'SERVICE_DISABLED', domain: 'googleapis.com' }],
 						},
 					});
+				}
+				const refusal = callerRefusal(req.method ?? 'GET', url.pathname, body);
+				if (refusal) {
+					calls.push(`refused ${refusal} ${req.method} ${url.pathname.replace(/^\/v1\//, '')}`);
+					return reply(res, 403, googleError(403, 'PERMISSION_DENIED', 'User not authorized to perform this action.'));
 				}
 				const iam = /^\/v1\/(projects\/[^/]+\/topics\/[^/:]+):(getIamPolicy|setIamPolicy)$/.exec(url.pathname);
 				if (!iam) {
@@ -142,6 +169,16 @@ export async function startFakeIam(emulatorBaseUrl: string): Promise<FakeIam> {
 	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
 	(fake as { baseUrl: string }).baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 	return fake;
+}
+
+/** The service account a subscription body (create, patch, modifyPushConfig) makes Pub/Sub sign its pushes as. */
+function signerOf(body: string): string | undefined {
+	try {
+		const parsed = JSON.parse(body || '{}') as { pushConfig?: { oidcToken?: { serviceAccountEmail?: string } }; subscription?: { pushConfig?: { oidcToken?: { serviceAccountEmail?: string } } } };
+		return (parsed.pushConfig ?? parsed.subscription?.pushConfig)?.oidcToken?.serviceAccountEmail || undefined;
+	} catch {
+		return undefined;
+	}
 }
 
 /**

@@ -7,6 +7,7 @@
 import { GMAIL_PUBLISHER, publisherGranted, subscriptionProblems, type PubSubAdminPort, type PubSubSubscription, type WantedSubscription } from './setup';
 import { projectOfName } from './names';
 import { redact } from './redact';
+import { adminAdvice, readAdvice, subscriptionAdvice, type SetUpRefusal } from './refusal';
 
 export type CheckStatus = 'ok' | 'fails' | 'warns' | 'unknown' | 'at-activation';
 
@@ -40,6 +41,11 @@ export interface SetUpCheckInput {
 	setUpOn: boolean;
 	/** The grant write Google refused at activation, when it did (an organisation policy shows only then). */
 	grantRefusal?: string;
+	/**
+	 * Google refused the set-up part-way (401/403): what is missing fails, saying what to grant,
+	 * and what cannot be read fails too, since activation goes on only when all is known to be there.
+	 */
+	setUpRefusal?: SetUpRefusal;
 }
 
 export interface SetUpCheckPorts {
@@ -93,16 +99,24 @@ export async function checkSetUp(ports: SetUpCheckPorts, input: SetUpCheckInput)
 		return lines;
 	}
 	const admin = ports.admin;
-	const todo: Todo = (what, command) =>
-		input.setUpOn ? ['at-activation', `${what}; Set Up Google Cloud makes it when the workflow is activated`] : ['fails', `${what}: ${command}, or turn on Set Up Google Cloud`];
+	const refusal = input.setUpRefusal;
+	const todo: Todo = (what, command, advice = refusal && adminAdvice(refusal, project)) => {
+		if (refusal) return ['fails', `${what}, and Set Up Google Cloud may not make it: ${advice}; or ${command}`];
+		return input.setUpOn ? ['at-activation', `${what}; Set Up Google Cloud makes it when the workflow is activated`] : ['fails', `${what}: ${command}, or turn on Set Up Google Cloud`];
+	};
+	const unreadable = (f: GoogleFailure): [CheckStatus, string] =>
+		refusal && isDenied(f) && !isScopeMissing(f)
+			? ['fails', `could not be read (${f.message}): ${readAdvice(refusal, project, f.status, input.delivery === 'pull')}`]
+			: ['unknown', `not checked: ${f.message}`];
 
 	// The topic: also tells whether the Pub/Sub API is enabled and the scope is there.
 	let topicExists: boolean | undefined;
+	let topicFailure: GoogleFailure | undefined;
 	try {
 		topicExists = (await admin.getTopic(input.topic)) !== undefined;
 		add('Pub/Sub API', 'ok', 'enabled');
 	} catch (error) {
-		const f = failureOf(error);
+		const f = (topicFailure = failureOf(error));
 		if (isApiDisabled(f)) add('Pub/Sub API', 'fails', `not enabled in project ${project}: enable it at ${consoleUrl('apis/library/pubsub.googleapis.com', project)}`);
 		else if (isScopeMissing(f)) {
 			missingScopes.push(PUBSUB_SCOPE_NEEDED);
@@ -112,9 +126,11 @@ export async function checkSetUp(ports: SetUpCheckPorts, input: SetUpCheckInput)
 	}
 	add('Credential scopes', missingScopes.length ? 'fails' : 'ok', scopesText(missingScopes));
 
-	if (topicExists === undefined) add('Topic', 'unknown', `not checked (see above); it must exist: ${consoleUrl('cloudpubsub/topic/list', project)}`);
-	else if (topicExists) add('Topic', 'ok', `${input.topic} exists`);
-	else add('Topic', ...todo(`${input.topic} does not exist`, `create it (gcloud pubsub topics create ${shortName(input.topic)} --project=${project})`));
+	const topicUnreadable = topicFailure && unreadable(topicFailure);
+	if (topicExists) add('Topic', 'ok', `${input.topic} exists`);
+	else if (topicExists === false) add('Topic', ...todo(`${input.topic} does not exist`, `create it (gcloud pubsub topics create ${shortName(input.topic)} --project=${project})`));
+	else if (topicUnreadable?.[0] === 'fails') add('Topic', ...topicUnreadable);
+	else add('Topic', 'unknown', `not checked (see above); it must exist: ${consoleUrl('cloudpubsub/topic/list', project)}`);
 
 	// Gmail's publisher grant, and the organisation policy that can forbid it.
 	const grantCommand = `gcloud pubsub topics add-iam-policy-binding ${input.topic} --member=${GMAIL_PUBLISHER} --role=roles/pubsub.publisher`;
@@ -142,12 +158,14 @@ export async function checkSetUp(ports: SetUpCheckPorts, input: SetUpCheckInput)
 		add('Organisation policy', 'unknown', `shows only when the grant is made: if Google refuses it ("not in a permitted customer"), iam.allowedPolicyMemberDomains blocks it (IAM & Admin > Organization Policies)`);
 	}
 
-	await checkSubscription(add, admin, input, todo);
+	await checkSubscription(add, admin, input, todo, unreadable);
 	return lines;
 }
 
 type Add = (prerequisite: Prerequisite, status: CheckStatus, text: string) => void;
-type Todo = (what: string, command: string) => [CheckStatus, string];
+/** A missing resource's line: made at activation, or what to run; `advice` says what to grant when the set-up was refused. */
+type Todo = (what: string, command: string, advice?: string) => [CheckStatus, string];
+type Unreadable = (f: GoogleFailure) => [CheckStatus, string];
 
 type SubscriptionRead = { found: PubSubSubscription } | { absent: true } | { failure: GoogleFailure };
 
@@ -160,7 +178,7 @@ async function readSubscription(admin: NonNullable<SetUpCheckPorts['admin']>, na
 	}
 }
 
-async function checkSubscription(add: Add, admin: NonNullable<SetUpCheckPorts['admin']>, input: SetUpCheckInput, todo: Todo): Promise<void> {
+async function checkSubscription(add: Add, admin: NonNullable<SetUpCheckPorts['admin']>, input: SetUpCheckInput, todo: Todo, unreadable: Unreadable): Promise<void> {
 	const wanted = input.subscription;
 	const push = input.delivery === 'push';
 	if (!wanted) {
@@ -175,7 +193,7 @@ async function checkSubscription(add: Add, admin: NonNullable<SetUpCheckPorts['a
 	}
 	const read = await readSubscription(admin, wanted.name);
 	if ('failure' in read) {
-		add('Subscription', 'unknown', `not checked: ${read.failure.message}`);
+		add('Subscription', ...unreadable(read.failure));
 		if (push) {
 			add('Push endpoint', 'unknown', 'not checked (see Subscription)');
 			add('Push authentication', 'unknown', 'not checked (see Subscription)');
@@ -186,10 +204,13 @@ async function checkSubscription(add: Add, admin: NonNullable<SetUpCheckPorts['a
 		const create = push
 			? `create a push subscription to ${wanted.pushEndpoint} on ${wanted.topic}`
 			: `create it (gcloud pubsub subscriptions create ${shortName(wanted.name)} --topic=${wanted.topic} --expiration-period=never)`;
-		add('Subscription', ...todo(`${wanted.name} does not exist`, create));
+		const refusal = input.setUpRefusal;
+		const signer = push ? wanted.oidc?.serviceAccountEmail : undefined;
+		add('Subscription', ...todo(`${wanted.name} does not exist`, create, refusal && subscriptionAdvice(refusal, projectOfName(wanted.topic) ?? '<project>', signer)));
 		if (push) {
-			add('Push endpoint', input.setUpOn ? 'at-activation' : 'fails', input.setUpOn ? `the subscription made at activation pushes to ${wanted.pushEndpoint}` : `the subscription must push to ${wanted.pushEndpoint}`);
-			add('Push authentication', input.setUpOn ? 'at-activation' : 'fails', input.setUpOn ? 'set on the subscription made at activation' : authAdvice(wanted));
+			const later = input.setUpOn && !refusal;
+			add('Push endpoint', later ? 'at-activation' : 'fails', later ? `the subscription made at activation pushes to ${wanted.pushEndpoint}` : `the subscription must push to ${wanted.pushEndpoint}`);
+			add('Push authentication', later ? 'at-activation' : 'fails', later ? 'set on the subscription made at activation' : authAdvice(wanted));
 		}
 		return;
 	}
@@ -238,4 +259,17 @@ export function formatCheck(lines: CheckLine[]): string {
 
 export function failingLines(lines: CheckLine[]): CheckLine[] {
 	return lines.filter((l) => l.status === 'fails');
+}
+
+/** What the delivery cannot work without; Gmail's publisher grant is not among them (see unverifiedLines). */
+const NEEDED: ReadonlySet<Prerequisite> = new Set(['Topic', 'Subscription', 'Push endpoint', 'Push authentication']);
+
+/**
+ * After a refused set-up: the lines that keep the delivery from being known to work (the failing
+ * ones, and what it needs that could not be checked); empty when it may go on. Gmail's grant may
+ * stay unread (Pub/Sub Viewer may not read a topic's IAM policy): Gmail's watch, which comes
+ * next, refuses a topic it may not publish to.
+ */
+export function unverifiedLines(lines: CheckLine[]): CheckLine[] {
+	return lines.filter((l) => l.status === 'fails' || (l.status === 'unknown' && NEEDED.has(l.prerequisite)));
 }

@@ -185,12 +185,13 @@ function lastPart(name: string): string {
 	return name.slice(name.lastIndexOf('/') + 1);
 }
 
-/** A Pub/Sub admin failure with Google's HTTP status and message. */
+/** A Pub/Sub admin failure with Google's HTTP status and message, and the call refused ('subscriptions.create', …). */
 export class PubSubAdminError extends Error {
 	constructor(
 		readonly status: number,
 		message: string,
 		readonly reason?: string,
+		readonly call?: string,
 	) {
 		super(message);
 		this.name = 'PubSubAdminError';

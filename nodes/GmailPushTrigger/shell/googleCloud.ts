@@ -3,7 +3,9 @@
  * (pull: from trigger(); push: from create(), which knows the Production URL) are made when
  * missing and checked when present (core/setup.ts). Every n8n
  * process may run it at once; it is idempotent. A credential that may not manage Pub/Sub falls
- * back to what exists, which is what the manual set-up relies on anyway.
+ * back to what exists when a read-only check finds all of it in place; otherwise activation
+ * fails saying what to grant. Pub/Sub is called as the service account itself, never as its
+ * Delegated Email (transport/pubsubAdmin.ts pubSubAuthFor).
  */
 import { createHash } from 'node:crypto';
 import { NodeOperationError, type INode } from 'n8n-workflow';
@@ -20,10 +22,10 @@ import {
 import { projectOfName } from '../core/names';
 import { isApiDisabled } from '../core/check';
 import { redact } from '../core/redact';
-import { authFor, type N8nContext } from '../transport/auth';
-import { createPubSubAdmin, PUBSUB_SCOPE } from '../transport/pubsubAdmin';
+import type { N8nContext } from '../transport/auth';
+import { createPubSubAdmin, pubSubAuthFor, pubSubServiceAccount } from '../transport/pubsubAdmin';
 import type { TriggerConfig } from './config';
-import { withSetUpCheck } from './setUpCheck';
+import { refusedSetUpError, runSetUpCheck, withSetUpCheck } from './setUpCheck';
 import { removalAllowed, scheduleRemoval } from './removal';
 import { engineKeyOf } from './context';
 
@@ -31,6 +33,8 @@ interface Logger {
 	info(message: string): void;
 	warn(message: string): void;
 }
+
+type SetUpContext = N8nContext & { logger: Logger; getWorkflow(): { id?: string } };
 
 /** How push subscriptions reach the node: the endpoint and, for OIDC, who signs. */
 export interface PushTarget {
@@ -43,7 +47,7 @@ export interface PushTarget {
  * the push subscription is named as the user named it, or after the workflow and node.
  */
 export async function setUpGoogleCloud(
-	context: N8nContext & { logger: Logger; getWorkflow(): { id?: string } },
+	context: SetUpContext,
 	config: TriggerConfig,
 	push?: PushTarget,
 ): Promise<SetUpReport | undefined> {
@@ -52,7 +56,7 @@ export async function setUpGoogleCloud(
 	const project = projectOfName(topic) ?? '';
 	const wanted = wantedSubscription(context, config, push) as WantedSubscription;
 	const name = wanted.name;
-	const admin = createPubSubAdmin(await authFor(context, config.authentication, [PUBSUB_SCOPE]));
+	const admin = createPubSubAdmin(await pubSubAuthFor(context, config.authentication));
 	const started = Date.now();
 	try {
 		const report = await ensureGoogleCloud(admin, topic, wanted);
@@ -64,17 +68,34 @@ export async function setUpGoogleCloud(
 		return report;
 	} catch (error) {
 		if (error instanceof PubSubAdminError && (error.status === 401 || error.status === 403) && !isApiDisabled(error)) {
-			// Not allowed to manage Pub/Sub: carry on with what exists. If something is missing, the
-			// watch or the subscriber fails next with its own message saying what to create.
-			context.logger.warn(
-				`Gmail Push Trigger: could not set up Google Cloud in project ${project} (${redact(error.message, [push?.pushEndpoint])}); using the topic and the subscription as they are. ` +
-					'To let the node set them up, give the credential the Pub/Sub Admin role in the project (IAM & Admin > IAM), or turn off Set Up Google Cloud.',
-			);
+			await verifyAfterRefusal(context, config, push, error);
 			return undefined;
 		}
 		const refusal = isOrganisationPolicy(error) ? (error as Error).message : undefined;
 		throw await withSetUpCheck(setUpError(context.getNode(), error, project, push?.pushEndpoint), context, config, push, refusal);
 	}
+}
+
+/**
+ * Google refused part of the set-up (a credential that may only read Pub/Sub, a signed push
+ * subscription without actAs on its signer, a token without the Pub/Sub scope). Going on would
+ * watch a mailbox whose notifications reach no subscription, so what the delivery needs is
+ * checked read-only: all in place, activation goes on with a warning; otherwise it fails with
+ * the check's lines saying what to grant.
+ */
+async function verifyAfterRefusal(context: SetUpContext, config: TriggerConfig, push: PushTarget | undefined, error: PubSubAdminError): Promise<void> {
+	const serviceAccount = await pubSubServiceAccount(context, config.authentication);
+	const message = redact(error.message, [push?.pushEndpoint]);
+	const setUpRefusal = { message, ...(error.call && { call: error.call }), ...(serviceAccount && { serviceAccount }) };
+	const lines = await runSetUpCheck(context, config, push, { setUpRefusal }).catch((checkError: Error) => {
+		throw new NodeOperationError(context.getNode(), `Setting up Google Cloud was refused (${message}), and what exists could not be checked: ${redact(checkError.message, [push?.pushEndpoint])}`);
+	});
+	const problem = refusedSetUpError(context.getNode(), message, lines);
+	if (problem) throw problem;
+	context.logger.warn(
+		`Gmail Push Trigger: Set Up Google Cloud may not manage Pub/Sub in project ${projectOfName(config.watch.topicName) ?? ''} (${message}); ` +
+			'the topic and the subscription are in place, so the node uses them as they are. Give the credential Pub/Sub Admin (IAM & Admin > IAM), or turn off Set Up Google Cloud.',
+	);
 }
 
 /**
@@ -119,7 +140,7 @@ function ownerDigest(key: string): string {
  * and Gmail's grant. Only with Set Up Google Cloud on, as only then did the node make anything.
  */
 export async function removeMadeSubscriptionLater(
-	context: N8nContext & { logger: Logger; getWorkflow(): { id?: string } },
+	context: SetUpContext,
 	config: TriggerConfig,
 	push?: PushTarget,
 ): Promise<void> {
@@ -131,7 +152,7 @@ export async function removeMadeSubscriptionLater(
 		return;
 	}
 	// The credential is read now: the context may not be asked for it after n8n let go of it.
-	const admin = createPubSubAdmin(await authFor(context, config.authentication, [PUBSUB_SCOPE]));
+	const admin = createPubSubAdmin(await pubSubAuthFor(context, config.authentication));
 	const labels = wanted.labels;
 	scheduleRemoval(
 		wanted.name,
@@ -150,7 +171,7 @@ export async function removeMadeSubscriptionLater(
  */
 export async function removePreviousSubscriptionLater(context: N8nContext & { logger: Logger; getWorkflow(): { id?: string } }, config: TriggerConfig, previous: string): Promise<void> {
 	if (!removalAllowed()) return;
-	const admin = createPubSubAdmin(await authFor(context, config.authentication, [PUBSUB_SCOPE]));
+	const admin = createPubSubAdmin(await pubSubAuthFor(context, config.authentication));
 	const labels = nodeLabels(context);
 	scheduleRemoval(
 		previous,

@@ -3,9 +3,9 @@
  * activation, every prerequisite of the delivery in one line (core/check.ts). Read-only.
  */
 import { NodeOperationError, type INode } from 'n8n-workflow';
-import { checkSetUp, failingLines, formatCheck, type CheckLine } from '../core/check';
+import { checkSetUp, failingLines, formatCheck, unverifiedLines, type CheckLine, type SetUpCheckInput } from '../core/check';
 import { authFor, type N8nContext } from '../transport/auth';
-import { createPubSubAdmin, PUBSUB_SCOPE } from '../transport/pubsubAdmin';
+import { createPubSubAdmin, pubSubAuthFor } from '../transport/pubsubAdmin';
 import { createGmailPort } from '../transport/gmail';
 import type { TriggerConfig } from './config';
 import { wantedSubscription, type PushTarget } from './googleCloud';
@@ -17,9 +17,12 @@ type CheckContext = N8nContext & { getWorkflow(): { id?: string } };
 /** A check that cannot finish in this time is left out rather than holding up the answer. */
 const CHECK_TIMEOUT_MS = 20_000;
 
-export async function runSetUpCheck(context: CheckContext, config: TriggerConfig, push?: PushTarget, grantRefusal?: string): Promise<CheckLine[]> {
+/** What activation learnt before the check: the grant or the set-up Google refused. */
+export type CheckFindings = Pick<SetUpCheckInput, 'grantRefusal' | 'setUpRefusal'>;
+
+export async function runSetUpCheck(context: CheckContext, config: TriggerConfig, push?: PushTarget, findings: CheckFindings = {}): Promise<CheckLine[]> {
 	const gmail = createGmailPort(await authFor(context, config.authentication));
-	const admin = config.delivery === 'poll' ? undefined : createPubSubAdmin(await authFor(context, config.authentication, [PUBSUB_SCOPE]));
+	const admin = config.delivery === 'poll' ? undefined : createPubSubAdmin(await pubSubAuthFor(context, config.authentication));
 	const subscription = config.delivery === 'poll' ? undefined : wantedSubscription(context, config, push);
 	let timer: NodeJS.Timeout | undefined;
 	const timeout = new Promise<never>((_, reject) => {
@@ -29,7 +32,7 @@ export async function runSetUpCheck(context: CheckContext, config: TriggerConfig
 		return await Promise.race([
 			checkSetUp(
 				{ gmail, ...(admin && { admin }) },
-				{ delivery: config.delivery, topic: config.watch.topicName, ...(subscription && { subscription }), setUpOn: config.setUpGoogleCloud, ...(grantRefusal && { grantRefusal }) },
+				{ delivery: config.delivery, topic: config.watch.topicName, ...(subscription && { subscription }), setUpOn: config.setUpGoogleCloud, ...findings },
 			),
 			timeout,
 		]);
@@ -84,7 +87,7 @@ export async function withSetUpCheck<E>(error: E, context: CheckContext, config:
 	if (!(error instanceof Error) || config.delivery === 'poll' || !setUpMayBeTheCause(error)) return error;
 	let lines: CheckLine[];
 	try {
-		lines = await runSetUpCheck(context, config, push, grantRefusal);
+		lines = await runSetUpCheck(context, config, push, grantRefusal ? { grantRefusal } : {});
 	} catch {
 		return error;
 	}
@@ -94,4 +97,17 @@ export async function withSetUpCheck<E>(error: E, context: CheckContext, config:
 	error.message = `${error.message} — set-up check: ${failing.map((l) => `${l.prerequisite}: ${l.text}`).join(' | ')}`;
 	described.description = [described.description, `Set-up check:\n${formatCheck(lines)}`].filter(Boolean).join('\n\n');
 	return withoutSecrets(error, [push?.pushEndpoint]);
+}
+
+/**
+ * After Google refused part of the set-up: the activation error when the read-only check cannot
+ * confirm what the delivery needs (what is missing or unreadable, and what to grant), or
+ * undefined when all of it is in place.
+ */
+export function refusedSetUpError(node: INode, refusal: string, lines: CheckLine[]): NodeOperationError | undefined {
+	const unverified = unverifiedLines(lines);
+	if (unverified.length === 0) return undefined;
+	return new NodeOperationError(node, `Setting up Google Cloud was refused (${refusal}) — set-up check: ${unverified.map((l) => `${l.prerequisite}: ${l.text}`).join(' | ')}`, {
+		description: `Activation stops here rather than watch a mailbox whose notifications reach no subscription. Set-up check:\n${formatCheck(lines)}`,
+	});
 }

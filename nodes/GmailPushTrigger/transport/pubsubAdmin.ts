@@ -5,12 +5,41 @@
  */
 import type { JWT } from 'google-auth-library';
 import { PubSubAdminError, type IamPolicy, type PubSubAdminPort, type PubSubSubscription } from '../core/setup';
-import { withQuery, type RequestingAuth } from './auth';
+import {
+	N8nOAuth2Auth,
+	SERVICE_ACCOUNT_CREDENTIAL_TYPE,
+	serviceAccountAuth,
+	withQuery,
+	type AuthenticationMethod,
+	type N8nContext,
+	type RequestingAuth,
+	type ServiceAccountCredential,
+} from './auth';
 import { toGmailApiError } from './gmail';
 
 export const PUBSUB_ROOT_URL = 'https://pubsub.googleapis.com/';
 /** The scope the admin calls need (Pub/Sub Editor or Admin on the project for the account). */
 export const PUBSUB_SCOPE = 'https://www.googleapis.com/auth/pubsub';
+
+/**
+ * Who the set-up, the set-up check and the removal call Pub/Sub as: a service account as itself,
+ * never as its Delegated Email (Gmail calls are the delegated user's). Pub/Sub roles are granted
+ * to the service account, and domain-wide delegation is usually allowed for Gmail only: a
+ * delegated token for the Pub/Sub scope is then refused (unauthorized_client). The pull
+ * subscriber (transport/pubsub.ts) signs in as the service account too.
+ */
+export async function pubSubAuthFor(context: N8nContext, method: AuthenticationMethod): Promise<RequestingAuth | JWT> {
+	if (method === 'oAuth2') return new N8nOAuth2Auth(context);
+	const { email, privateKey } = (await context.getCredentials(SERVICE_ACCOUNT_CREDENTIAL_TYPE)) as unknown as ServiceAccountCredential;
+	return serviceAccountAuth({ email, privateKey }, [PUBSUB_SCOPE]);
+}
+
+/** The service account Pub/Sub sees calling (the one to grant roles to); undefined for OAuth2. */
+export async function pubSubServiceAccount(context: N8nContext, method: AuthenticationMethod): Promise<string | undefined> {
+	if (method === 'oAuth2') return undefined;
+	const { email } = (await context.getCredentials(SERVICE_ACCOUNT_CREDENTIAL_TYPE)) as unknown as ServiceAccountCredential;
+	return String(email ?? '').trim() || undefined;
+}
 
 export interface PubSubAdminOptions {
 	/** Only for tests that talk to the emulator over plain HTTP; production uses Google's default. */
@@ -31,7 +60,7 @@ export function createPubSubAdmin(auth: RequestingAuth | JWT, options: PubSubAdm
 		} catch (error) {
 			// Google's error shape is the same for every API: read it as the Gmail port does.
 			const google = toGmailApiError(error, what, 'Pub/Sub');
-			throw new PubSubAdminError(google.status, google.message, google.reason);
+			throw new PubSubAdminError(google.status, google.message, google.reason, what);
 		}
 	};
 	const absentOn404 = async <T>(work: Promise<T>): Promise<T | undefined> => {

@@ -51,6 +51,11 @@ export interface AuthOptions {
 	serviceAccount?: { clientEmail?: string; publicKey?: string | KeyObject };
 	/** false → JWT grants with `sub` fail like a service account without domain-wide delegation. Default true. */
 	delegationAuthorized?: boolean;
+	/**
+	 * The scopes the domain-wide delegation allows (Admin console > Security > API controls); unset:
+	 * any. A JWT grant with `sub` asking for another one is refused, as Google refuses it.
+	 */
+	delegatedScopes?: string[];
 	/** API calls need a token holding (one of) these scopes, else 403 insufficientPermissions. */
 	requiredScope?: string | string[];
 	/** Lifetime of issued tokens. Default 3599 s, as Google. */
@@ -117,6 +122,7 @@ export class FakeAuth {
 	acceptAnyToken: boolean;
 	refreshTokens: string[] | undefined;
 	delegationAuthorized: boolean;
+	delegatedScopes: string[] | undefined;
 	requiredScope: string | string[] | undefined;
 	grantedScopes: string[];
 	private readonly revoked = new Set<string>();
@@ -127,6 +133,7 @@ export class FakeAuth {
 		this.acceptAnyToken = options.acceptAnyToken ?? false;
 		this.refreshTokens = options.refreshTokens;
 		this.delegationAuthorized = options.delegationAuthorized ?? true;
+		this.delegatedScopes = options.delegatedScopes;
 		this.requiredScope = options.requiredScope;
 		this.grantedScopes = options.grantedScopes ?? [SCOPES.readonly];
 		const key = options.serviceAccount?.publicKey;
@@ -263,13 +270,16 @@ export class FakeAuth {
 		if (!scope) throw oauthError(400, 'invalid_scope', 'Invalid OAuth scope or ID token audience provided.');
 		const sub = str(claims.sub);
 		this.jwtGrants.push({ iss, sub, scope, aud, signatureVerified, at: Date.now() });
-		if (sub !== undefined && !this.delegationAuthorized) {
+		const requested = scope.split(/\s+/).filter(Boolean);
+		const delegated = this.delegatedScopes;
+		// Google answers the same whether no scope or only some of them are delegated.
+		if (sub !== undefined && (!this.delegationAuthorized || (delegated && !requested.every((s) => delegated.includes(s))))) {
 			throw oauthError(
 				401,
 				'unauthorized_client',
 				'Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested.',
 			);
 		}
-		return this.tokenResponse({ scopes: scope.split(/\s+/).filter(Boolean), grant: 'jwt-bearer', subject: sub, clientEmail: iss });
+		return this.tokenResponse({ scopes: requested, grant: 'jwt-bearer', subject: sub, clientEmail: iss });
 	}
 }
