@@ -102,9 +102,91 @@ describe.each(selectedMajors())('activation errors say what to fix, in n8n %i.x'
 		expect(fake.count('users.watch')).toBe(watches);
 	});
 
-import { http, selectedMajors, waitFor, type CredentialRef, type N8nSession, type WorkflowJson } from '../support/n8n';
-import { SERVICE_ACCOUNT, startStack } from '../support/stack';
-import { plainRequest, startPubSubEmulator, type PubSubEmulator } from '../support/pubsubEmulator';
+	it("a rotated shared secret: the activation error, a failed test run and n8n's log show neither the old nor the new secret, only token=…", async () => {
+		const topic = `projects/test-project/topics/gmail-push-rotated-v${major}`;
+		const subscription = `projects/test-project/subscriptions/gmail-push-rotated-v${major}`;
+		await emulator.createTopic(topic);
+		iam.setPolicy(topic, { bindings: [{ role: PUBLISHER_ROLE, members: [GMAIL_PUBLISHER] }] });
+		const secretCredential = await session.api.createCredential('Gmail Push shared secret (rotated)', 'gmailPushSharedSecretApi', { secret: NEW_SECRET });
+		const workflow = variant(++n, { topicName: topic, subscriptionName: subscription, setUpGoogleCloud: true, pushAuthentication: 'sharedSecretCredential' });
+		const trigger = workflow.nodes.find((node) => node.name === TRIGGER)!;
+		delete trigger.parameters.pushSecret;
+		trigger.typeVersion = 1.1;
+		trigger.credentials = { ...trigger.credentials, gmailPushSharedSecretApi: { id: 'REPLACED-BY-THE-TEST', name: secretCredential.name } };
+		// The subscription still pushes with the secret from before the rotation.
+		const oldEndpoint = `${session.n8n.webhookUrl(`${trigger.webhookId}/webhook`)}?token=${encodeURIComponent(OLD_SECRET)}`;
+		await emulator.createPushSubscription(topic, subscription, oldEndpoint);
+		const id = await session.api.importWorkflow(workflow, [credential, secretCredential]);
+		const rotated = /pushes to this node's Production URL, but its token=… differs from the node's shared secret/;
+
+		// Activation (1.x answers with the error; 2.x publishes, then logs it).
+		const logStart = session.n8n.log.length;
+		const reply = await session.api.api('POST', `/workflows/${id}/${major === 2 ? 'publish' : 'activate'}`, major === 2 ? {} : undefined, [400, 500]);
+		await waitFor('the activation error', () => rotated.test(`${reply.text} ${session.n8n.log.slice(logStart)}`), 30_000, 250);
+		if (major === 1) expect(reply.status).toBe(400);
+		// The activation error n8n keeps and the editor shows for the workflow.
+		const stored = await waitFor(
+			'the stored activation error',
+			async () => {
+				const text = JSON.stringify(await session.api.rest<unknown>('GET', `/rest/active-workflows/error/${id}`));
+				return rotated.test(text) ? text : undefined;
+			},
+			30_000,
+			500,
+		);
+
+		// The editor's "Test step" on the trigger: refused with the set-up check.
+		const start = { startNodes: [{ name: TRIGGER, sourceData: null }], destinationNode: { nodeName: TRIGGER, mode: 'inclusive' } };
+		const saved = await session.api.rest<Record<string, unknown>>('GET', `/rest/workflows/${id}`);
+		const workflowData = Object.fromEntries(['id', 'name', 'nodes', 'connections', 'settings', 'pinData', 'active', 'versionId', 'meta', 'tags'].filter((k) => k in saved).map((k) => [k, saved[k]]));
+		// The whole answer (the editor shows its message and description), not api.rest's first 1000 characters.
+		const run = await http(`${session.n8n.baseUrl}/rest/workflows/${id}/run`, {
+			method: 'POST',
+			json: major === 2 ? { workflowId: id, ...start } : { workflowData, ...start },
+			headers: session.api.ownerHeaders(),
+		});
+		const testRun = `${run.status} ${run.text}`;
+		expect(run.status).toBeGreaterThanOrEqual(400);
+		expect(testRun).toMatch(/Set-up check: Push endpoint: Subscription \S+ pushes to this node's Production URL, but its token=… differs/);
+		const executions = JSON.stringify(await session.api.executions(id));
+
+		expect(leakedSecrets(reply.text)).toEqual([]);
+		expect(leakedSecrets(stored)).toEqual([]);
+		expect(leakedSecrets(testRun)).toEqual([]);
+		expect(leakedSecrets(executions)).toEqual([]);
+		expect(leakedSecrets(session.n8n.log)).toEqual([]);
+		// Only text is masked: the subscription is reported, not rewritten.
+		const kept = JSON.parse((await plainRequest(`${emulator.baseUrl}/v1/${subscription}`, 'GET')).text) as { pushConfig?: { pushEndpoint?: string } };
+		expect(kept.pushConfig?.pushEndpoint).toBe(oldEndpoint);
+	});
+
+	it('a signed push subscription the credential may not make (no actAs on its signer) fails activation, naming Service Account User on the signer', async () => {
+		const signer = 'pubsub-push@test-project.iam.gserviceaccount.com';
+		iam.callerMayActAs = [];
+		try {
+			const parameters = { setUpGoogleCloud: true, topicName: 'projects/test-project/topics/gmail-push-act-as', pushAuthentication: 'oidc', pushServiceAccountEmail: signer, pushSecret: '' };
+			const message = await activationMessage(parameters, /roles\/iam\.serviceAccountUser/);
+			expect(message).toMatch(new RegExp(`grant the service account ${SERVICE_ACCOUNT.replace(/\./g, '\\.')} Service Account User \\(roles/iam\\.serviceAccountUser\\) on ${signer.replace(/\./g, '\\.')}`));
+		} finally {
+			iam.callerMayActAs = undefined;
+		}
+	});
+
+	it('a service account whose domain-wide delegation allows Gmail only: the set-up calls Pub/Sub as the service account, and activation succeeds', async () => {
+		fake.auth.delegatedScopes = ['https://www.googleapis.com/auth/gmail.readonly'];
+		try {
+			const grants = fake.auth.jwtGrants.length;
+			const id = await session.api.importWorkflow(variant(++n, { setUpGoogleCloud: true, topicName: 'projects/test-project/topics/gmail-push-delegation' }), [credential]);
+			const from = session.n8n.logOffset();
+			expect((await session.api.activate(id)).status).toBe(200);
+			await session.n8n.waitForLog(/Google Cloud set up: topic \S+ created, Gmail's publisher grant granted, push subscription \S+ created/, 30_000, from);
+			const pubSub = fake.auth.jwtGrants.slice(grants).filter((g) => g.scope.includes('auth/pubsub'));
+			expect(pubSub.length).toBeGreaterThanOrEqual(1);
+			expect(pubSub.every((g) => g.iss === SERVICE_ACCOUNT && g.sub === undefined)).toBe(true);
+			await session.api.deactivate(id);
+		} finally {
+			fake.auth.delegatedScopes = undefined;
+		}
 	});
 
 	it('OIDC push authentication without the service account email is refused at activation', async () => {
