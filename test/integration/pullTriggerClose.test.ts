@@ -9,7 +9,6 @@
  */
 import type { IDataObject, IDeferredPromise, IHttpRequestOptions, INode, INodeExecutionData, IRun, ITriggerResponse } from 'n8n-workflow';
 import { subscribe } from '../../nodes/GmailPushTrigger/shell/subscribe';
-import { engineKey } from '../../nodes/GmailPushTrigger/shell/registry';
 import { cancelRemoval } from '../../nodes/GmailPushTrigger/shell/removal';
 import { SCOPES, type FakeGoogle } from '../support/fakeGoogle';
 import { pubSubAdminRoutes, startFakeIam, type FakeIam } from '../support/fakeIam';
@@ -23,7 +22,7 @@ const PUBSUB_SCOPE = 'https://www.googleapis.com/auth/pubsub';
 const TOPIC = 'projects/close-project/topics/gmail-push';
 const SUBSCRIPTION = 'projects/close-project/subscriptions/gmail-push-n8n';
 const NODE = { id: 'pull-node-1', name: 'Gmail Push Trigger', type: 'n8n-nodes-gmail-push.gmailPushTrigger', typeVersion: 1.1, position: [0, 0], parameters: {} } as INode;
-const PARAMETERS: Record<string, unknown> = { delivery: 'pull', topicName: TOPIC, subscriptionName: SUBSCRIPTION, setUpGoogleCloud: true, authentication: 'oAuth2', labelIds: [] };
+const PARAMETERS: Record<string, unknown> = { delivery: 'pull', topicName: TOPIC, setUpGoogleCloud: true, authentication: 'oAuth2', labelIds: [] };
 
 let emulator: PubSubEmulator;
 let iam: FakeIam;
@@ -47,6 +46,9 @@ afterAll(async () => {
 });
 
 /** What n8n hands trigger(): one workflow's static data, its emits and its error path. */
+/** Each workflow its own subscription: the set-up refuses one made for another workflow's trigger. */
+const subscriptionOf = (workflowId: string) => `${SUBSCRIPTION}-${workflowId}`;
+
 function triggerContext(workflowId: string) {
 	const staticData: IDataObject = {};
 	const emits: Array<{ items: INodeExecutionData[]; done?: IDeferredPromise<IRun> }> = [];
@@ -57,7 +59,7 @@ function triggerContext(workflowId: string) {
 		getActivationMode: () => 'activate',
 		getNode: () => NODE,
 		getWorkflow: () => ({ id: workflowId }),
-		getNodeParameter: (name: string, fallback?: unknown) => (name in PARAMETERS ? PARAMETERS[name] : fallback),
+		getNodeParameter: (name: string, fallback?: unknown) => (name === 'subscriptionName' ? subscriptionOf(workflowId) : name in PARAMETERS ? PARAMETERS[name] : fallback),
 		getCredentials: async () => ({ clientId: 'client-id', clientSecret: 'client-secret', oauthTokenData: { access_token: token, refresh_token: 'refresh-token' } }),
 		getWorkflowStaticData: () => staticData,
 		logger: recordingLogger(),
@@ -77,7 +79,7 @@ function triggerContext(workflowId: string) {
 			},
 		},
 	};
-	return { context: context as never, emits, emitErrors };
+	return { context: context as never, staticData, emits, emitErrors };
 }
 
 const crashed = { status: 'crashed', finished: false, data: { resultData: { runData: {} } } } as unknown as IRun;
@@ -91,7 +93,7 @@ describe('the close that follows a reported error keeps the subscription the set
 		const t = triggerContext(id);
 		const trigger: ITriggerResponse = await subscribe.call(t.context);
 		await trigger.closeFunction?.();
-		expect(cancelRemoval(engineKey(id, NODE.id))).toBe(true);
+		expect(cancelRemoval(subscriptionOf(id))).toBe(true);
 	});
 
 	it('after the third crash in a row is reported, the close n8n runs schedules no removal', async () => {
@@ -112,7 +114,39 @@ describe('the close that follows a reported error keeps the subscription the set
 			// What n8n does after emitError: close the trigger (and add it again later).
 			await trigger.closeFunction?.();
 		}
-		expect(cancelRemoval(engineKey(id, NODE.id))).toBe(false);
+		expect(cancelRemoval(subscriptionOf(id))).toBe(false);
 		expect(t.emits).toHaveLength(3);
+	});
+
+	it('a save that renamed the subscription schedules the removal of the one the node used before; the new one stays', async () => {
+		const id = workflowId();
+		const t = triggerContext(id);
+		const previous = `${subscriptionOf(id)}-before-the-rename`;
+		// What the node stored when it last ran with the old name.
+		Object.assign(t.staticData, { madeSubscription: previous });
+		const trigger: ITriggerResponse = await subscribe.call(t.context);
+		try {
+			expect(t.staticData).toMatchObject({ madeSubscription: subscriptionOf(id) });
+			expect(cancelRemoval(previous)).toBe(true);
+			expect(cancelRemoval(subscriptionOf(id))).toBe(false);
+		} finally {
+			await trigger.closeFunction?.();
+		}
+	});
+
+	it('a second active trigger on the subscription another one reads is refused, naming it', async () => {
+		const id = workflowId();
+		const original = triggerContext(id);
+		const trigger: ITriggerResponse = await subscribe.call(original.context);
+		try {
+			// A copy with the set-up off reads what it is told: only the readers here can tell.
+			const copy = triggerContext(workflowId());
+			const name = subscriptionOf(id);
+			const parameters = { ...PARAMETERS, subscriptionName: name, setUpGoogleCloud: false };
+			Object.assign(copy.context, { getNodeParameter: (p: string, fallback?: unknown) => (p in parameters ? parameters[p as keyof typeof parameters] : fallback) });
+			await expect(subscribe.call(copy.context)).rejects.toThrow(new RegExp(`Subscription ${name} is already read by another active Gmail Push Trigger \\(workflow ${id}\\)`));
+		} finally {
+			await trigger.closeFunction?.();
+		}
 	});
 });
