@@ -144,7 +144,7 @@ describe('the close that follows a reported error keeps the subscription the set
 			const name = subscriptionOf(id);
 			const parameters = { ...PARAMETERS, subscriptionName: name, setUpGoogleCloud: false };
 			Object.assign(copy.context, { getNodeParameter: (p: string, fallback?: unknown) => (p in parameters ? parameters[p as keyof typeof parameters] : fallback) });
-			await expect(subscribe.call(copy.context)).rejects.toThrow(new RegExp(`Subscription ${name} is already read by another active Gmail Push Trigger \\(workflow ${id}\\)`));
+			await expect(subscribe.call(copy.context)).rejects.toThrow(new RegExp(`Subscription ${name} is already read by another active Gmail Push Trigger \\(workflow ${id}\\): give this trigger its own Subscription Name`));
 		} finally {
 			await trigger.closeFunction?.();
 		}

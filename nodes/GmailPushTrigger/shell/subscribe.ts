@@ -203,9 +203,11 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 function refuseSecondReader(context: ITriggerFunctions, subscription: string, key: string): void {
 	const other = readersOf(subscription).find((reader) => reader !== key);
 	if (other === undefined) return;
-	throw new NodeOperationError(context.getNode(), `Subscription ${subscription} is already read by another active Gmail Push Trigger (workflow ${other.split(':')[0]})`, {
-		description: 'A subscription serves one trigger only (Pub/Sub hands each notification to one reader). Give this trigger its own Subscription Name, for example after copying a workflow.',
-	});
+	throw new NodeOperationError(
+		context.getNode(),
+		`Subscription ${subscription} is already read by another active Gmail Push Trigger (workflow ${other.split(':')[0]}): give this trigger its own Subscription Name`,
+		{ description: 'A subscription serves one trigger only: Pub/Sub hands each notification to one reader. A copied workflow keeps the original\'s Subscription Name.' },
+	);
 }
 
 /**
