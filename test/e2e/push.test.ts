@@ -417,7 +417,7 @@ describe.each(selectedMajors())('Gmail Push Trigger, push delivery, in n8n %i.x'
 				await session.n8n.waitForLog(/Google Cloud set up: topic \S+ created, Gmail's publisher grant granted, push subscription \S+ created/, 30_000, from);
 				await waitFor('the watch on the new topic', () => fake.mailbox.watch?.topicName === topic, 30_000);
 				await sleep(SETTLE_MS);
-				// One watch, after the set-up: the trigger (beside create() in 2.x) waited and took it over.
+				// One watch, after the set-up: create() made it, the trigger (started after create() in both versions) took it over.
 				expect(fake.count('users.watch') - watches).toBe(1);
 
 				expect(iam.policy(topic)?.bindings).toEqual([{ role: PUBLISHER_ROLE, members: [GMAIL_PUBLISHER] }]);
