@@ -182,10 +182,7 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 			if (subscriber) {
 				await subscriber.close();
 				try {
-					if (!watchedByOthers(engine.state.emailAddress, key)) {
-						forgetRecordedWatch(key);
-						await port.stop();
-					}
+					if (!watchedByOthers(engine.state.emailAddress, key)) await port.stop();
 				} catch (error) {
 					this.logger.warn(`Gmail Push Trigger: users.stop failed, the watch will lapse on its own: ${(error as Error).message}`);
 				}
