@@ -84,6 +84,80 @@ describe.each(selectedMajors())('Gmail Push Trigger across an n8n restart, in n8
 		return mails;
 	};
 
+	/** Slow raw fetches (5 in parallel, so about 3 s per batch of 10): room to kill n8n between two executions. */
+	const FETCH_LATENCY_MS = 1500;
+	const deliverWithAttachment = (subject: string): StoredMessage =>
+		ctx.fake.mailbox.deliver({ from: 'Alice <alice@example.org>', subject, text: `Body of ${subject}`, attachments: [{ filename: `${subject}.txt`, mimeType: 'text/plain', content: `file of ${subject}` }] });
+
+	it('a Whole Email catch-up after a stale cursor goes out in executions of at most 10 and resumes after a SIGKILL between two of them, each email once', async () => {
+		await ctx.step(async () => {
+			// First in this n8n, alone on a fresh mailbox: the counts below are this workflow's.
+			const catchUp = triggerWorkflow({
+				name: `Gmail catch-up e2e v${major}`,
+				delivery: 'push',
+				parameters: { output: 'email', options: { downloadAttachments: true } },
+			});
+			const catchUpId = await ctx.session.api.importWorkflow(catchUp, [ctx.credential]);
+			await activateAndWait(ctx, catchUpId, catchUp.name);
+			await ctx.session.api.waitForWebhookRegistered(`${catchUp.webhookId}/webhook`);
+			const stale = (await ctx.stateInDb(catchUpId)).cursor!;
+
+			// n8n is down longer than Gmail keeps history; 25 emails arrive meanwhile.
+			await ctx.session.n8n.stop();
+			ctx.fake.mailbox.advanceHistoryId();
+			ctx.fake.mailbox.expireAllHistory();
+			const missed = Array.from({ length: 25 }, (_, i) => deliverWithAttachment(`missed ${i + 1}`));
+			const restartFrom = ctx.fake.mailbox.historyId;
+			ctx.fake.faults.latency('messages.get', FETCH_LATENCY_MS);
+
+			// At start the trigger syncs: history.list 404, then the catch-up's first execution.
+			let from = ctx.session.n8n.logOffset();
+			await ctx.session.n8n.start();
+			await ctx.session.n8n.waitForLog(triggerStartedLog(major, catchUp.name), 60_000, from);
+			const saved = await waitFor(
+				'the first catch-up execution done, with the rest pending in the DB',
+				async () => {
+					const { executions } = await ctx.triggerItems(catchUpId);
+					const state = await ctx.stateInDb(catchUpId);
+					return executions.length === 1 && executions[0].status === 'success' && state.pendingCatchUp ? state : undefined;
+				},
+				60_000,
+				100,
+			);
+			ctx.session.n8n.killGroupSync();
+			await ctx.session.n8n.stop();
+
+			// What n8n saved at that execution: the stale cursor, 15 left, the first 10 as emitted.
+			expect(saved.cursor).toBe(stale);
+			expect(saved.pendingCatchUp?.cursor).toBe(restartFrom);
+			expect(pendingIds(saved.pendingCatchUp!)).toEqual(missed.slice(10).map((m) => m.id));
+			expect(seenKeys(saved, saved.recent)).toEqual(expect.arrayContaining(missed.slice(0, 10).map((m) => `added:${m.id}`)));
+			expect(ctx.session.n8n.grep(/25 listed, 25 not yet emitted, emitted in executions of at most 10\)/, from)).toHaveLength(1);
+
+			const restartedAt = Date.now();
+			from = ctx.session.n8n.logOffset();
+			await ctx.session.n8n.start();
+			await ctx.session.n8n.waitForLog(triggerStartedLog(major, catchUp.name), 60_000, from);
+			const { items, executions } = await ctx.waitForItems(catchUpId, 25, 90_000);
+			await sleep(SETTLE_MS);
+
+			expect(items.map((i) => i.id)).toEqual(missed.map((m) => m.id));
+			expect(executions.every((e) => e.mode === 'trigger' && e.status === 'success')).toBe(true);
+			expect(executions.map((e) => itemsOf(e, TRIGGER).length).sort((a, b) => a - b)).toEqual([5, 10, 10]);
+			// After the restart: only the rest's raw fetches, no history.list, no new listing.
+			const after = ctx.fake.calls.filter((c) => c.at >= restartedAt);
+			expect(after.filter((c) => c.method === 'messages.list')).toEqual([]);
+			expect(after.filter((c) => c.method === 'history.list')).toEqual([]);
+			expect(after.filter((c) => c.method === 'messages.get')).toHaveLength(15);
+			expect(ctx.session.n8n.grep(/caught up after the stale cursor; restarting from historyId/, from)).toHaveLength(1);
+			const state = await ctx.stateInDb(catchUpId);
+			expect(state.cursor).toBe(restartFrom);
+			expect(state.pendingCatchUp).toBeUndefined();
+			ctx.fake.faults.latency('messages.get', 0);
+			expect((await ctx.session.api.deactivate(catchUpId)).status).toBe(200);
+		});
+	});
+
 	it('notifications through the webhook are emitted by the engine; the DB cursor only moves forward', async () => {
 		await ctx.step(async () => {
 			await activateAndWait(ctx, workflowId, workflow.name);
@@ -167,80 +241,6 @@ describe.each(selectedMajors())('Gmail Push Trigger across an n8n restart, in n8
 			expect(ctx.fake.mailbox.watch).toBeDefined();
 			await deliverAndPush(['after deactivate, restart, activate']);
 			expect(ctx.fake.count('users.watch')).toBe(watches + 1); // create() watched, the trigger took it over
-		});
-	});
-
-	/** Slow raw fetches (5 in parallel, so about 3 s per batch of 10): room to kill n8n between two executions. */
-	const FETCH_LATENCY_MS = 1500;
-	const deliverWithAttachment = (subject: string): StoredMessage =>
-		ctx.fake.mailbox.deliver({ from: 'Alice <alice@example.org>', subject, text: `Body of ${subject}`, attachments: [{ filename: `${subject}.txt`, mimeType: 'text/plain', content: `file of ${subject}` }] });
-
-	it('a Whole Email catch-up after a stale cursor goes out in executions of at most 10 and resumes after a SIGKILL between two of them, each email once', async () => {
-		await ctx.step(async () => {
-			// Alone on the mailbox: the counts below are this workflow's.
-			expect((await ctx.session.api.deactivate(workflowId)).status).toBe(200);
-			const catchUp = triggerWorkflow({
-				name: `Gmail catch-up e2e v${major}`,
-				delivery: 'push',
-				parameters: { output: 'email', options: { downloadAttachments: true } },
-			});
-			const catchUpId = await ctx.session.api.importWorkflow(catchUp, [ctx.credential]);
-			await activateAndWait(ctx, catchUpId, catchUp.name);
-			await ctx.session.api.waitForWebhookRegistered(`${catchUp.webhookId}/webhook`);
-			const stale = (await ctx.stateInDb(catchUpId)).cursor!;
-
-			// n8n is down longer than Gmail keeps history; 25 emails arrive meanwhile.
-			await ctx.session.n8n.stop();
-			ctx.fake.mailbox.advanceHistoryId();
-			ctx.fake.mailbox.expireAllHistory();
-			const missed = Array.from({ length: 25 }, (_, i) => deliverWithAttachment(`missed ${i + 1}`));
-			const restartFrom = ctx.fake.mailbox.historyId;
-			ctx.fake.faults.latency('messages.get', FETCH_LATENCY_MS);
-
-			// At start the trigger syncs: history.list 404, then the catch-up's first execution.
-			let from = ctx.session.n8n.logOffset();
-			await ctx.session.n8n.start();
-			await ctx.session.n8n.waitForLog(triggerStartedLog(major, catchUp.name), 60_000, from);
-			const saved = await waitFor(
-				'the first catch-up execution done, with the rest pending in the DB',
-				async () => {
-					const { executions } = await ctx.triggerItems(catchUpId);
-					const state = await ctx.stateInDb(catchUpId);
-					return executions.length === 1 && executions[0].status === 'success' && state.pendingCatchUp ? state : undefined;
-				},
-				60_000,
-				100,
-			);
-			ctx.session.n8n.killGroupSync();
-			await ctx.session.n8n.stop();
-
-			// What n8n saved at that execution: the stale cursor, 15 left, the first 10 as emitted.
-			expect(saved.cursor).toBe(stale);
-			expect(saved.pendingCatchUp?.cursor).toBe(restartFrom);
-			expect(pendingIds(saved.pendingCatchUp!)).toEqual(missed.slice(10).map((m) => m.id));
-			expect(seenKeys(saved, saved.recent)).toEqual(expect.arrayContaining(missed.slice(0, 10).map((m) => `added:${m.id}`)));
-			expect(ctx.session.n8n.grep(/25 listed, 25 not yet emitted, emitted in executions of at most 10\)/, from)).toHaveLength(1);
-
-			const restartedAt = Date.now();
-			from = ctx.session.n8n.logOffset();
-			await ctx.session.n8n.start();
-			await ctx.session.n8n.waitForLog(triggerStartedLog(major, catchUp.name), 60_000, from);
-			const { items, executions } = await ctx.waitForItems(catchUpId, 25, 90_000);
-			await sleep(SETTLE_MS);
-
-			expect(items.map((i) => i.id)).toEqual(missed.map((m) => m.id));
-			expect(executions.every((e) => e.mode === 'trigger' && e.status === 'success')).toBe(true);
-			expect(executions.map((e) => itemsOf(e, TRIGGER).length).sort((a, b) => a - b)).toEqual([5, 10, 10]);
-			// After the restart: only the rest's raw fetches, no history.list, no new listing.
-			const after = ctx.fake.calls.filter((c) => c.at >= restartedAt);
-			expect(after.filter((c) => c.method === 'messages.list')).toEqual([]);
-			expect(after.filter((c) => c.method === 'history.list')).toEqual([]);
-			expect(after.filter((c) => c.method === 'messages.get')).toHaveLength(15);
-			expect(ctx.session.n8n.grep(/caught up after the stale cursor; restarting from historyId/, from)).toHaveLength(1);
-			const state = await ctx.stateInDb(catchUpId);
-			expect(state.cursor).toBe(restartFrom);
-			expect(state.pendingCatchUp).toBeUndefined();
-			ctx.fake.faults.latency('messages.get', 0);
 		});
 	});
 });
