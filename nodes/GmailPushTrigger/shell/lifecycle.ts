@@ -11,8 +11,9 @@
  * it into its state; delete() writes only where the trigger's engine runs.
  */
 import type { IHookFunctions } from 'n8n-workflow';
+import { redact } from '../core/redact';
 import { watchVerdict, type WatchState } from '../core/watch';
-import { readConfig, readPushAuth } from './config';
+import { readConfig, readPushAuth, type TriggerConfig } from './config';
 import { removeMadeSubscriptionLater, setUpGoogleCloud, subscriptionNameFor, type PushTarget } from './googleCloud';
 import { cancelRemoval } from './removal';
 import { whileGrantPropagates } from '../transport/retry';
@@ -71,7 +72,18 @@ export async function create(this: IHookFunctions): Promise<boolean> {
 		return isManual(this) ? await prepareTestRun(this) : await activate(this);
 	} catch (error) {
 		// The last stop before n8n shows, logs and saves the error: no push token gets past it.
-		throw withoutSecrets(error);
+		throw withoutSecrets(error, await pushEndpointsOf(this));
+	}
+}
+
+/** The endpoint(s) carrying the node's shared secret, so that any form of it can be masked. */
+async function pushEndpointsOf(context: IHookFunctions): Promise<string[]> {
+	try {
+		const webhookUrl = context.getNodeWebhookUrl('default') ?? '';
+		const productionUrl = isManual(context) ? productionUrlOf(webhookUrl) : webhookUrl;
+		return [pushTarget(productionUrl, await readPushAuth(context, productionUrl)).pushEndpoint];
+	} catch {
+		return []; // no readable secret: only `token=` values are masked
 	}
 }
 
@@ -87,14 +99,14 @@ async function prepareTestRun(context: IHookFunctions): Promise<boolean> {
 }
 
 async function activate(context: IHookFunctions): Promise<boolean> {
+	const config = readConfig(context);
 	// Used again (a save, a re-activation): the subscription stays.
-	const subscription = subscriptionNameFor(context, readConfig(context));
+	const subscription = subscriptionNameFor(context, config);
 	if (subscription) cancelRemoval(subscription);
-	return await setUpAndWatch(context);
+	return await setUpAndWatch(context, config);
 }
 
-async function setUpAndWatch(context: IHookFunctions): Promise<boolean> {
-	const config = readConfig(context);
+async function setUpAndWatch(context: IHookFunctions, config: TriggerConfig): Promise<boolean> {
 	if (!pushReachesTrigger()) throw pushUnreachableError(context.getNode());
 	// A push set-up that cannot authenticate any push fails activation, not every notification.
 	const productionUrl = context.getNodeWebhookUrl('default') ?? '';
@@ -159,7 +171,7 @@ export async function remove(this: IHookFunctions): Promise<boolean> {
 		const productionUrl = this.getNodeWebhookUrl('default') ?? '';
 		if (config.setUpGoogleCloud) await removeMadeSubscriptionLater(this, config, pushTarget(productionUrl, await readPushAuth(this, productionUrl)));
 	} catch (error) {
-		this.logger.warn(`Gmail Push Trigger: the push subscription the node made is kept: ${(error as Error).message}`);
+		this.logger.warn(`Gmail Push Trigger: the push subscription the node made is kept: ${redact((error as Error).message)}`);
 	}
 	return true;
 }

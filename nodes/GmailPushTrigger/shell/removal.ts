@@ -8,6 +8,8 @@
  * that renames it leaves the old name to be removed.
  */
 
+import { redact } from '../core/redact';
+
 /** How long a removed trigger must stay away before what it made is deleted. */
 export const REMOVAL_DELAY_MS = 60_000;
 
@@ -60,7 +62,7 @@ export function scheduleRemoval(subscription: string, what: string, remove: () =
 		if (stopping || (readers.get(subscription)?.size ?? 0) > 0) return;
 		remove().then(
 			(outcome) => logger.info(`Gmail Push Trigger: the workflow stayed deactivated; ${what}: ${outcome}`),
-			(error: unknown) => logger.warn(`Gmail Push Trigger: could not remove ${what} after the deactivation (delete it in the console if nothing uses it): ${(error as Error).message}`),
+			(error: unknown) => logger.warn(`Gmail Push Trigger: could not remove ${what} after the deactivation (delete it in the console if nothing uses it): ${redact((error as Error).message)}`),
 		);
 	}, REMOVAL_DELAY_MS);
 	// A pending removal must not keep n8n running.
