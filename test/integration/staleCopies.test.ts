@@ -150,6 +150,17 @@ describe('the webhook hooks never write back an older copy of the static data', 
 		expect(fake.count('users.watch')).toBe(1);
 	});
 
+	it('a forced watch that meets a renewal under way which found the watch fresh still watches, once', async () => {
+		const fresh = { ...savedState(), watch: { ...savedState().watch!, renewedAt: Date.now() - 60 * 60_000 } };
+		const trigger = engineFor(fake, { state: structuredClone(fresh) });
+		const key = `${workflowId}:${NODE.id}`;
+		const renewal = trigger.engine.ensureWatch(key);
+		const activation = trigger.engine.ensureWatch(key, { force: true });
+		await expect(renewal).resolves.toBe('fresh');
+		await expect(activation).resolves.toBe('forced');
+		expect(fake.count('users.watch')).toBe(1);
+	});
+
 	it('a restart watches anew without failing the start when Google refuses; the next tick watches', async () => {
 		const fresh = { ...savedState(), watch: { ...savedState().watch!, renewedAt: Date.now() - 60_000 } };
 		const trigger = engineFor(fake, { state: structuredClone(fresh) });

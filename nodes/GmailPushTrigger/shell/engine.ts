@@ -270,7 +270,8 @@ export class MailboxEngine {
 			if (step.catchUp) recordCatchUpBatch(state, step.outcome);
 			else state.cursor = advance(state.cursor, outcome.cursor);
 			if (outcome.keys.length > 0) rememberInState(state, outcome.keys);
-			const unheld = holdSearchMisses(state, outcome.searchMissed ?? [], this.now());
+			// A catch-up's emails are old enough for Gmail's index: what Search missed does not match.
+			const unheld = holdSearchMisses(state, step.catchUp ? [] : (outcome.searchMissed ?? []), this.now());
 			if (unheld > 0) this.deps.logger.warn(`Gmail Push Trigger: ${unheld} email(s) Search did not find will not be asked about again (more than ${RECHECK_CAP} waiting)`);
 			const newest = Math.max(...outcome.events.map((e) => Number(e.message.internalDate ?? 0)), 0);
 			if (newest > (state.lastEmittedAt ?? 0)) state.lastEmittedAt = newest;
@@ -565,6 +566,14 @@ export async function ensureWatch(
 ): Promise<EnsureWatchResult> {
 	adoptRecordedWatch(key, state);
 	let pending = watchesInFlight.get(key);
+	if (pending && force) {
+		// A renewal under way may decide "fresh" without calling Google: a forced caller waits
+		// for it and watches itself unless that one made a watch.
+		await pending.catch(() => undefined);
+		adoptRecordedWatch(key, state);
+		if (justMade(key, now)) return 'fresh';
+		pending = watchesInFlight.get(key);
+	}
 	if (!pending) {
 		pending = (async () => {
 			const found = watchVerdict(state.watch, config, now);
