@@ -367,8 +367,10 @@ describe.each(selectedMajors())('Gmail Push Trigger, pull delivery, in n8n %i.x'
 			// n8n's re-activations fail with the same error, without a Google call.
 			await ctx.session.n8n.waitForLog(/Activation of workflow .* did fail with error: .*insufficient authentication scopes|Failed to reactivate trigger node "Gmail Push Trigger"/, 60_000, from);
 			await sleep(SETTLE_MS);
-			// Acked: nothing waits in the subscription (a nacked one would come back at once).
-			expect(await emulator.pull(backOffSubscription)).toEqual([]);
+			// Nothing spins: n8n closed the trigger, and its re-activations fail before any reader
+			// starts. The notification was acked (1.x), or waits in the subscription for the trigger
+			// n8n adds after the back-off (2.x closes the trigger before the ack goes out): not lost.
+			expect((await emulator.pull(backOffSubscription)).length).toBeLessThanOrEqual(1);
 			const calls = ctx.fake.calls.length;
 			await sleep(20_000);
 			expect(ctx.fake.calls.slice(calls).map((c) => c.method)).toEqual([]);
