@@ -124,14 +124,16 @@ describe.each(selectedMajors())('activation errors say what to fix, in n8n %i.x'
 		const reply = await session.api.api('POST', `/workflows/${id}/${major === 2 ? 'publish' : 'activate'}`, major === 2 ? {} : undefined, [400, 500]);
 		await waitFor('the activation error', () => rotated.test(`${reply.text} ${session.n8n.log.slice(logStart)}`), 30_000, 250);
 		if (major === 1) expect(reply.status).toBe(400);
-		// The activation error n8n keeps and the editor shows for the workflow.
+		// The activation error n8n keeps and the editor shows for the workflow (1.x: the workflow's
+		// activation error; 2.x: the trigger's error in the publication status).
+		const storedAt = major === 2 ? `/rest/workflows/${id}/publication-status` : `/rest/active-workflows/error/${id}`;
 		const stored = await waitFor(
 			'the stored activation error',
 			async () => {
-				const text = JSON.stringify(await session.api.rest<unknown>('GET', `/rest/active-workflows/error/${id}`));
+				const text = JSON.stringify(await session.api.rest<unknown>('GET', storedAt));
 				return rotated.test(text) ? text : undefined;
 			},
-			30_000,
+			60_000,
 			500,
 		);
 
