@@ -17,7 +17,9 @@
  *   and are re-queued); then it starts again on the same user folder;
  * - finally one notification that is not dropped carries the mailbox's current historyId (Gmail's
  *   next notification would), and the test waits until no push is pending and executions stop.
- * Then every item of every execution is collected: each INBOX email must be emitted exactly once.
+ * Then every item of every execution is collected: each INBOX email must be emitted exactly once,
+ * apart from the executions whose outcome n8n reported only after the stop: they go out again
+ * after the restart, marked possibleDuplicate (README, What "exactly once" means).
  *
  * Deterministic choices (bursts, pauses, drops, duplicates, swaps, faults, history-id gaps) come
  * from CHAOS_SEED (printed); timing on a loaded machine still varies from run to run.
@@ -71,7 +73,7 @@ describe.each(chaosMajors())('chaos, push delivery, in n8n %i.x', (major) => {
 		await rig?.close();
 	});
 
-	it(`${EMAILS} emails through drops, duplicates, reordering, Gmail faults and a restart: each emitted exactly once`, async () => {
+	it(`${EMAILS} emails through drops, duplicates, reordering, Gmail faults and a restart: each emitted exactly once (again only marked possibleDuplicate)`, async () => {
 		await rig.step(async () => {
 			const startedAt = Date.now();
 			const { fake, session } = rig;
@@ -166,10 +168,15 @@ describe.each(chaosMajors())('chaos, push delivery, in n8n %i.x', (major) => {
 			fake.faults.clear();
 
 			const executions = await session.api.executions(workflowId);
-			const items = executions.flatMap((e) => itemsOf(e, TRIGGER));
+			const all = executions.flatMap((e) => itemsOf(e, TRIGGER));
+			// The repeats after the restart, marked, are counted apart: each names an email emitted before.
+			const repeats = all.filter((item) => item.possibleDuplicate === true);
+			const items = all.filter((item) => item.possibleDuplicate !== true);
 			const ids = items.map((item) => String(item.id));
 			const timesEmitted = new Map<string, number>();
 			for (const id of ids) timesEmitted.set(id, (timesEmitted.get(id) ?? 0) + 1);
+			// An email whose first execution crashed with the stop is in a marked one only.
+			for (const item of repeats) if (!timesEmitted.has(String(item.id))) timesEmitted.set(String(item.id), 1);
 			const deliveredSet = new Set(delivered);
 			const emitted = timesEmitted.size;
 			const lost = delivered.filter((id) => !timesEmitted.has(id));
@@ -194,7 +201,7 @@ describe.each(chaosMajors())('chaos, push delivery, in n8n %i.x', (major) => {
 					`restart at email ${restart.at}: stop ${((restart.stopMs ?? 0) / 1000).toFixed(1)} s (${restart.exit}), start ${((restart.startMs ?? 0) / 1000).toFixed(1)} s, ${restart.deliveredWhileDown} emails while down\n` +
 					`  notifications ${s.published}, swaps ${s.swapped}, answers ${JSON.stringify(s.answers)}, most attempts for one push ${s.maxAttempts}; ` +
 					`storms ${storms.size} (pushes answered non-2xx after Gmail failures: ${notProcessed}); ` +
-					`executions ${executions.length} ${JSON.stringify(statuses)}; items ${items.length}, out of order ${outOfOrder}; ` +
+					`executions ${executions.length} ${JSON.stringify(statuses)}; items ${items.length} (and ${repeats.length} marked possibleDuplicate), out of order ${outOfOrder}; ` +
 					`sent mails ${sent.length} (emitted ${strays.length}); history.list ${fake.count('history.list')}, messages.get ${fake.count('messages.get')}, labels.list ${fake.count('labels.list')}, users.watch ${fake.count('users.watch')}; ` +
 					`cursor ${cursor} / head ${head}; static data ${staticDataBytes} bytes`,
 			);
@@ -205,7 +212,7 @@ describe.each(chaosMajors())('chaos, push delivery, in n8n %i.x', (major) => {
 			expect(lost.length).toBe(0);
 			expect(doubled.length).toBe(0);
 			expect(emitted).toBe(delivered.length);
-			expect(items.length).toBe(delivered.length);
+			expect(items.length + repeats.filter((item) => !ids.includes(String(item.id))).length).toBe(delivered.length);
 			// n8n rewrites the static data on every emit: it stays small however much mail went through.
 			expect(staticDataBytes).toBeLessThanOrEqual(16 * 1024);
 			expect(stored.recent).toBeUndefined();

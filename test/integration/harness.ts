@@ -92,6 +92,8 @@ export interface EngineSetup {
 	followUpMs?: number;
 	/** When Search is asked again about an email it missed (the engine's default unless set). */
 	searchRecheckMs?: number;
+	/** Called after the harness recorded a delivery (e.g. the shell's tracked delivery). */
+	deliver?: EngineDeps['deliver'];
 }
 
 export function engineFor(fake: FakeGoogle, setup: EngineSetup = {}): EngineHarness {
@@ -118,6 +120,7 @@ export function engineFor(fake: FakeGoogle, setup: EngineSetup = {}): EngineHarn
 			batches.push(structuredClone(items.map((item) => item.json)));
 			delivered.push(...items);
 			stateAtDelivery.push(structuredClone(state));
+			return setup.deliver?.(items, emission);
 		},
 		logger,
 		onLastingFailure: setup.onLastingFailure,

@@ -64,7 +64,8 @@ describe('emitting a crashed execution’s emails again', () => {
 		expect(first.number).toBe(1);
 		expect(first.events.map((e) => e.ref.id)).toEqual(mails.map((m) => m.id));
 		expect(first.events.every((e) => !('message' in e))).toBe(true); // held by id only
-		const before = structuredClone(h.state);
+		const { unsettled: listed, ...before } = structuredClone(h.state);
+		expect(listed?.map((e) => [e.at, e.n])).toEqual([[first.at, 1]]);
 		fake.resetCalls();
 
 		await expect(h.engine.emitAgain(first)).resolves.toBe(3);
@@ -74,7 +75,11 @@ describe('emitting a crashed execution’s emails again', () => {
 		expect(h.emissions[1].number).toBe(2);
 		expect(fake.count('messages.get')).toBe(3);
 		expect(fake.count('history.list')).toBe(0);
-		expect(h.state).toEqual(before);
+		const { unsettled, ...after } = h.state;
+		expect(after).toEqual(before);
+		// The emission again takes the first one's place in the list of unsettled emissions.
+		expect(unsettled?.map((e) => [e.at, e.n])).toEqual([[h.emissions[1].at, 2]]);
+		expect(h.emissions[1].at).toBeGreaterThan(first.at!);
 		// A later sync still knows them: nothing is emitted a third time.
 		await h.engine.sync();
 		expect(h.batches).toHaveLength(2);

@@ -16,7 +16,8 @@ import { dueForRecheck, nextRecheckAt, readHeld, RECHECK_CAP, RECHECK_DELAY_MS, 
 import { toOutputItems, type OutputItem, type OutputMode, type RenderOptions } from '../core/output';
 import { watchRequest, watchStateFrom, watchVerdict, type WatchConfig, type WatchVerdict } from '../core/watch';
 import { recordedWatch, recordWatch } from './registry';
-import { forgetWatch, holdSearchMisses, recordCatchUpBatch, rememberInState, setHeld, type TriggerState } from './state';
+import { asPossibleDuplicates } from '../core/unsettled';
+import { forgetWatch, holdSearchMisses, recordCatchUpBatch, recordUnsettled, rememberInState, setHeld, settleInState, type TriggerState } from './state';
 
 export type EngineLogger = Logger;
 
@@ -74,6 +75,10 @@ export interface Emission {
 	events: HistoryEvent[];
 	/** 1 for the first emission of these emails, 2 for the next, and so on. */
 	number: number;
+	/** Its name in the state's list of unsettled emissions (core/unsettled), when it is listed. */
+	at?: number;
+	/** Its items carry `possibleDuplicate: true` (an earlier execution of them may have run). */
+	possibleDuplicate?: boolean;
 }
 
 /** The current episode of lasting failures of one node (empty when the last call succeeded). */
@@ -336,14 +341,23 @@ export class MailboxEngine {
 		return this.deps.prepare && rendered.length > 0 ? await this.deps.prepare(rendered) : rendered;
 	}
 
-	private async handOver(items: OutputItem[], events: readonly SyncedEvent[], number: number): Promise<void> {
-		await this.deps.deliver(items, { events: events.map(withoutMessage), number });
+	/**
+	 * Lists the emission as unsettled in the state, then hands it to n8n (which saves the state
+	 * at that emit), so that a restart before n8n reports it still knows it (core/unsettled).
+	 */
+	private async handOver(items: OutputItem[], events: readonly SyncedEvent[], number: number, again: Pick<Emission, 'at' | 'possibleDuplicate'> = {}): Promise<void> {
+		const named = events.map(withoutMessage);
+		const { at, dropped } = recordUnsettled(this.deps.state, named, number, this.now(), again.at);
+		if (dropped.length > 0) this.deps.logger.warn(`Gmail Push Trigger: ${dropped.length} emission(s) will not be emitted again after a restart: more than the state keeps are unsettled`);
+		const duplicate = again.possibleDuplicate === true;
+		await this.deps.deliver(duplicate ? asPossibleDuplicates(items) : items, { events: named, number, at, ...(duplicate && { possibleDuplicate: true }) });
 		this.lastDeliveredAt = Date.now();
 	}
 
 	/**
-	 * Emits the emails of an emission again (their execution crashed), fetched afresh, without
-	 * touching the cursor or the dedupe record (both already count them as emitted). It may
+	 * Emits the emails of an emission again (their execution crashed, or its outcome was lost
+	 * with a restart), fetched afresh, in its place in the unsettled list, without touching the
+	 * cursor or the dedupe record (both already count them as emitted). It may
 	 * still run while close() waits for the engine's work: n8n stops triggers before it waits for
 	 * executions, so an emission made then still runs. Once close() has returned nothing is
 	 * emitted: n8n saves the static data on every emit, and this copy may be older than the one
@@ -357,7 +371,8 @@ export class MailboxEngine {
 			if (gone > 0) this.deps.logger.warn(`Gmail Push Trigger: ${gone} email(s) of a crashed execution were deleted since; the rest are emitted again`);
 			const items = await this.itemsFor(events);
 			if (stopped()) throw new Error('Gmail Push Trigger is stopping');
-			if (items.length > 0) await this.handOver(items, events, emission.number + 1);
+			if (items.length > 0) await this.handOver(items, events, emission.number + 1, emission);
+			else settleInState(this.deps.state, emission.at); // all deleted since: nothing left to settle
 			return items.length;
 		});
 	}

@@ -4,9 +4,11 @@
  */
 import type { WatchState } from '../core/watch';
 import type { FailureRecord, MailboxEngine } from './engine';
+import type { EmissionLedger } from './unsettled';
 
 const engines = new Map<string, MailboxEngine>();
 const failureRecords = new Map<string, FailureRecord>();
+const ledgers = new Map<string, EmissionLedger>();
 
 export function engineKey(workflowId: string | undefined, nodeId: string): string {
 	return `${workflowId ?? ''}:${nodeId}`;
@@ -32,6 +34,16 @@ export function failureRecordFor(key: string): FailureRecord {
 	let record = failureRecords.get(key);
 	if (!record) failureRecords.set(key, (record = {}));
 	return record;
+}
+
+/**
+ * What this process knows of the node's emissions (shell/unsettled). It outlives an engine: a
+ * save or a re-activation starts a new trigger here on the state saved at the last emit.
+ */
+export function emissionLedgerFor(key: string): EmissionLedger {
+	let ledger = ledgers.get(key);
+	if (!ledger) ledgers.set(key, (ledger = { outcomes: new Map() }));
+	return ledger;
 }
 
 /**

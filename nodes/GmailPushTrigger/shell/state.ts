@@ -11,6 +11,8 @@ import { holdMisses, readHeld, type HeldForSearch } from '../core/recheck';
 import { rememberEmitted } from '../core/seen';
 import type { SearchMiss } from '../core/sync';
 import type { WatchState } from '../core/watch';
+import { nextAt, readUnsettled, recordEmission, settle, toUnsettled, type UnsettledEmission } from '../core/unsettled';
+import type { HistoryEvent } from '../core/sync';
 
 export interface TriggerState {
 	/** Last historyId whose changes were emitted (uint64 decimal string). */
@@ -31,6 +33,8 @@ export interface TriggerState {
 	pendingCatchUp?: PendingCatchUp;
 	/** New emails Search missed, held (bounded) to be asked about once more (core/recheck). */
 	searchRecheck?: HeldForSearch[];
+	/** Emissions whose outcome the trigger has not learned yet, bounded (core/unsettled). */
+	unsettled?: UnsettledEmission[];
 }
 
 /** Views n8n's static-data object as our state; writes go straight through to it. */
@@ -67,6 +71,9 @@ export function catchUpState(target: TriggerState, source: TriggerState): void {
 	// The held emails go with the cursor that moved past them.
 	if (source.searchRecheck !== undefined) target.searchRecheck = structuredClone(source.searchRecheck);
 	else delete target.searchRecheck;
+	// So do the emissions not known to be settled: the copy's list is as old as its cursor.
+	if (source.unsettled !== undefined) target.unsettled = structuredClone(source.unsettled);
+	else delete target.unsettled;
 	if (source.emailAddress !== undefined) target.emailAddress = source.emailAddress;
 }
 
@@ -123,6 +130,29 @@ export function holdSearchMisses(state: TriggerState, misses: readonly SearchMis
 export function setHeld(state: TriggerState, held: readonly HeldForSearch[]): void {
 	if (held.length > 0) state.searchRecheck = [...held];
 	else delete state.searchRecheck;
+}
+
+/**
+ * Lists an emission in the state before n8n gets it (n8n saves the state at that emit), in place
+ * of `replaces` when it emits those emails again. Returns its name and what the bounds dropped.
+ */
+export function recordUnsettled(state: TriggerState, events: readonly HistoryEvent[], n: number, now: number, replaces?: number): { at: number; dropped: UnsettledEmission[] } {
+	const list = readUnsettled(state.unsettled);
+	const at = nextAt(list, now);
+	const recorded = recordEmission(list, toUnsettled(events, n, at), replaces, now);
+	setUnsettled(state, recorded.list);
+	return { at, dropped: recorded.dropped };
+}
+
+/** Takes an emission whose outcome is known off the list (saved with the next emit). */
+export function settleInState(state: TriggerState, at: number | undefined): void {
+	if (at === undefined || state.unsettled === undefined) return;
+	setUnsettled(state, settle(readUnsettled(state.unsettled), at));
+}
+
+export function setUnsettled(state: TriggerState, list: readonly UnsettledEmission[]): void {
+	if (list.length > 0) state.unsettled = [...list];
+	else delete state.unsettled;
 }
 
 /** Core items -> n8n items (the core's json is plain data, n8n types it as IDataObject). */

@@ -21,10 +21,11 @@ import { readConfig, type TriggerConfig } from './config';
 import { engineKeyOf, gmailPortFor, stateOf } from './context';
 import { MailboxEngine } from './engine';
 import { lastingFailureError, toNodeApiError } from './errors';
-import { failureRecordFor, forgetFailures, forgetRecordedWatch, holdWatch, registerEngine, watchedByOthers } from './registry';
+import { emissionLedgerFor, failureRecordFor, forgetFailures, forgetRecordedWatch, holdWatch, registerEngine, watchedByOthers } from './registry';
 import { isRestart } from './lifecycle';
 import { toExecutionData } from './state';
-import { trackedDelivery } from './redelivery';
+import { redelivery } from './redelivery';
+import { resumeUnsettled } from './unsettled';
 import { pulledMessageHandler } from './pull';
 import { removeMadeSubscriptionLater, removePreviousSubscriptionLater, setUpGoogleCloud, subscriptionNameFor } from './googleCloud';
 import { cancelRemoval, readersOf, readSubscription } from './removal';
@@ -84,6 +85,8 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 		reportedError = true;
 		this.emitError(error);
 	};
+	const ledger = emissionLedgerFor(key);
+	const tracking = redelivery(this, () => engine, reportError, ledger);
 	const engine: MailboxEngine = new MailboxEngine({
 		port,
 		state: stateOf(this),
@@ -93,7 +96,7 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 		prepare: async (items) => await storeAttachments(this, items, config.attachmentPrefix),
 		watch: config.watch,
 		catchUp: config.catchUp,
-		deliver: trackedDelivery(this, () => engine, reportError),
+		deliver: tracking.deliver,
 		logger: this.logger,
 		failures: failureRecordFor(key),
 		...(config.delivery !== 'poll' && { followUpMs: FOLLOW_UP_MS }),
@@ -163,7 +166,11 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 	// 1-minute poll would run every 2 minutes.
 	const duties = { ...(config.delivery !== 'poll' && { watchKey: key }), syncAfterMs: config.syncAfterMs - tickMs / 2 };
 	const tick = () => void engine.tick(duties);
-	tick(); // emits mail that arrived while n8n was down, without waiting for a notification
+	// First what the saved state lists as unsettled (emitted before a restart), then the mail
+	// that arrived while n8n was down, without waiting for a notification.
+	ledger.current = { state: engine.state, emitAgain: tracking.emitAgain };
+	resumeUnsettled(engine.state, ledger, tracking.emitAgain, this.logger, Date.now());
+	tick();
 	const timer = setInterval(tick, tickMs);
 	timer.unref?.();
 	const stopReading = subscriptionName ? readSubscription(subscriptionName, key) : () => undefined;
@@ -175,6 +182,7 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 			clearInterval(timer);
 			unregister();
 			await engine.close();
+			if (ledger.current?.state === engine.state) ledger.current = undefined;
 			watcher?.release();
 			// The process keeps nothing of a trigger that left, but a reported error's back-off.
 			forgetRecordedWatch(key);
