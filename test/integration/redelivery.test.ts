@@ -173,6 +173,19 @@ describe('emitting a crashed execution’s emails again', () => {
 			expect((t.reported[0] as Error & { description?: string }).description).toContain(mailIds[0]);
 		});
 
+		it('a third crash reported after the trigger closed is logged, not reported (n8n would add the triggers of a deactivated workflow again)', async () => {
+			const t = triggerContext();
+			await deliverThrough(t);
+			const deliver = trackedDelivery(t.context, () => h.engine as MailboxEngine, t.report);
+			deliver(h.delivered.slice(0, 2), { ...h.emissions[0], number: 3 });
+			await h.engine.close(0, 0);
+			t.emits[1].done!.resolve(run('crashed'));
+			await settle();
+			expect(t.reported).toEqual([]);
+			expect(t.emitErrors).toEqual([]);
+			expect(t.logger.lines.some((l) => l.level === 'error' && /2 email\(s\) were in 3 executions in a row that crashed/.test(l.message))).toBe(true);
+		});
+
 		it(`an emission again that fails ${RETRIES} times is reported through the trigger's error path, with the message ids and what to do`, async () => {
 			const t = triggerContext();
 			const mailIds = await deliverThrough(t);

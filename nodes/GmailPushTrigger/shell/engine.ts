@@ -168,6 +168,11 @@ export class MailboxEngine {
 		return this.deps.state;
 	}
 
+	/** Deactivated, or its trigger closed: n8n must hear nothing more from it. */
+	get stopped(): boolean {
+		return this.retired || this.closed;
+	}
+
 	private backingOff(): boolean {
 		const episode = this.failures.episode;
 		return episode !== undefined && this.now() < episode.until;

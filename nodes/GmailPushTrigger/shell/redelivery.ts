@@ -112,13 +112,14 @@ export function redelivery(context: TrackingContext, engine: () => MailboxEngine
 			return;
 		}
 		settled(emission);
-		reportError(
-			new NodeOperationError(context.getNode(), `${count} email(s) were in ${MAX_EMISSIONS} executions in a row that crashed; they are not emitted again`, {
-				description:
-					`Message ids: ${idsOf(emission).join(', ')}. The executions list shows the crashed executions: ` +
-					'find out why n8n or its workers stop during them (memory, restarts), then retry one of them from there.',
-			}),
-		);
+		const error = new NodeOperationError(context.getNode(), `${count} email(s) were in ${MAX_EMISSIONS} executions in a row that crashed; they are not emitted again`, {
+			description:
+				`Message ids: ${idsOf(emission).join(', ')}. The executions list shows the crashed executions: ` +
+				'find out why n8n or its workers stop during them (memory, restarts), then retry one of them from there.',
+		});
+		// Not through a closed trigger: n8n would add the workflow's triggers again.
+		if (engine()?.stopped !== false) context.logger.error(`Gmail Push Trigger: ${error.message}`, { messageIds: idsOf(emission) });
+		else reportError(error);
 	};
 
 	const deliver = (items: OutputItem[], emission: Emission): void => {
