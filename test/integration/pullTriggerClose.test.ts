@@ -149,4 +149,21 @@ describe('the close that follows a reported error keeps the subscription the set
 			await trigger.closeFunction?.();
 		}
 	});
+
+	it('two triggers starting at once on one subscription: one starts, the other is refused; a refused start holds nothing', async () => {
+		const id = workflowId();
+		const name = subscriptionOf(id);
+		const parameters = { ...PARAMETERS, subscriptionName: name, setUpGoogleCloud: false };
+		const both = [triggerContext(id), triggerContext(workflowId())];
+		for (const t of both) Object.assign(t.context, { getNodeParameter: (p: string, fallback?: unknown) => (p in parameters ? parameters[p as keyof typeof parameters] : fallback) });
+		await subscribe.call(triggerContext(id).context).then(async (t: ITriggerResponse) => await t.closeFunction?.()); // makes the subscription
+		const started = await Promise.allSettled(both.map(async (t) => (await subscribe.call(t.context)) as ITriggerResponse));
+		const fulfilled = started.filter((r): r is PromiseFulfilledResult<ITriggerResponse> => r.status === 'fulfilled');
+		expect(fulfilled).toHaveLength(1);
+		expect(started.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([expect.stringMatching(/is already read by another active Gmail Push Trigger/)]);
+		await fulfilled[0].value.closeFunction?.();
+		// Both gone: a third may read it.
+		const third = (await subscribe.call(both[1].context)) as ITriggerResponse;
+		await third.closeFunction?.();
+	});
 });

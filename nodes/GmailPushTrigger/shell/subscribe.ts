@@ -28,7 +28,7 @@ import { redelivery } from './redelivery';
 import { resumeUnsettled } from './unsettled';
 import { pulledMessageHandler } from './pull';
 import { removeMadeSubscriptionLater, removePreviousSubscriptionLater, setUpGoogleCloud, subscriptionNameFor } from './googleCloud';
-import { cancelRemoval, readersOf, readSubscription } from './removal';
+import { readersOf, readSubscription } from './removal';
 import { testRunSetUpProblem, withSetUpCheck } from './setUpCheck';
 import { whileGrantPropagates } from '../transport/retry';
 import { pushReachesTrigger, pushUnreachableError } from './queueMode';
@@ -66,49 +66,65 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 
 	const key = engineKeyOf(this);
 	const subscriptionName = subscriptionNameFor(this, config);
-	if (subscriptionName) {
-		// Used again (a save, a re-activation, n8n retrying after an error): it stays.
-		cancelRemoval(subscriptionName);
-		if (config.delivery === 'pull') refuseSecondReader(this, subscriptionName, key);
+	// Held from here, so that two triggers starting at once cannot both take it; a start that
+	// fails lets go of it. Taking it cancels a pending removal (a save, a re-activation).
+	if (subscriptionName) refuseSecondReader(this, subscriptionName, key);
+	const stopReading = subscriptionName ? readSubscription(subscriptionName, key) : () => undefined;
+	try {
+		return await startTrigger(this, config, port, key, subscriptionName, stopReading);
+	} catch (error) {
+		stopReading();
+		throw error;
 	}
-	if (config.delivery === 'push' && !pushReachesTrigger()) throw pushUnreachableError(this.getNode());
+}
+
+/** An active trigger (not a manual run): the engine, its watch, its delivery, its timer. */
+async function startTrigger(
+	context: ITriggerFunctions,
+	config: TriggerConfig,
+	port: GmailPort,
+	key: string,
+	subscriptionName: string | undefined,
+	stopReading: () => void,
+): Promise<ITriggerResponse> {
+	if (config.delivery === 'push' && !pushReachesTrigger()) throw pushUnreachableError(context.getNode());
 	// n8n restarts a trigger that reported a failure at once: while the back-off lasts, fail that
 	// activation with the same error (no Google call), so the editor keeps showing what to fix.
 	const episode = failureRecordFor(key).episode;
 	if (episode && Date.now() < episode.until) {
-		throw lastingFailureError(this.getNode(), episode.error, { topicName: config.watch.topicName, during: 'sync' });
+		throw lastingFailureError(context.getNode(), episode.error, { topicName: config.watch.topicName, during: 'sync' });
 	}
 	// After a reported error n8n closes the trigger and adds it again later, with a back-off that
 	// may outlast the removal's wait: that close is no deactivation.
 	let reportedError = false;
 	const reportError = (error: Error) => {
 		reportedError = true;
-		this.emitError(error);
+		context.emitError(error);
 	};
 	const ledger = emissionLedgerFor(key);
-	const tracking = redelivery(this, () => engine, reportError, ledger);
+	const tracking = redelivery(context, () => engine, reportError, ledger);
 	const engine: MailboxEngine = new MailboxEngine({
 		port,
-		state: stateOf(this),
+		state: stateOf(context),
 		sync: config.sync,
 		output: config.output,
 		render: config.render,
-		prepare: async (items) => await storeAttachments(this, items, config.attachmentPrefix),
+		prepare: async (items) => await storeAttachments(context, items, config.attachmentPrefix),
 		watch: config.watch,
 		catchUp: config.catchUp,
 		deliver: tracking.deliver,
-		logger: this.logger,
+		logger: context.logger,
 		failures: failureRecordFor(key),
 		...(config.delivery !== 'poll' && { followUpMs: FOLLOW_UP_MS }),
 		// n8n's trigger error path: the user sees it, the workflow's error workflow runs, and n8n
 		// restarts the trigger (which keeps backing off, see failureRecordFor).
 		onLastingFailure: (error, during) =>
-			reportError(lastingFailureError(this.getNode(), error, { topicName: config.watch.topicName, during, watchExpiration: stateOf(this).watch?.expiration })),
+			reportError(lastingFailureError(context.getNode(), error, { topicName: config.watch.topicName, during, watchExpiration: stateOf(context).watch?.expiration })),
 	});
 
 	// Before the watch: Gmail refuses to watch a topic it may not publish to. (Push sets up in
 	// create(), which knows the Production URL.)
-	const setUp = config.delivery === 'pull' ? await setUpGoogleCloud(this, config) : undefined;
+	const setUp = config.delivery === 'pull' ? await setUpGoogleCloud(context, config) : undefined;
 	// Awaited before we return: n8n saves the static data right after activation, so the
 	// cursor and watch set here survive a restart even before the first email.
 	try {
@@ -118,19 +134,19 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 		} else if (config.delivery === 'push') {
 			// create() set up and watched just before (n8n awaits the webhooks first): its watch is
 			// taken over. On a restart create() may not have run: watch anyway, without failing the start.
-			if (isRestart(this.getActivationMode())) await engine.ensureWatchOnRestart(key);
+			if (isRestart(context.getActivationMode())) await engine.ensureWatchOnRestart(key);
 			else await engine.ensureWatch(key, { force: true });
 		} else {
 			await engine.ensureCursor();
 		}
 	} catch (error) {
-		throw await withSetUpCheck(toNodeApiError(this.getNode(), error, { topicName: config.watch.topicName, during: 'watch' }), this, config);
+		throw await withSetUpCheck(toNodeApiError(context.getNode(), error, { topicName: config.watch.topicName, during: 'watch' }), context, config);
 	}
 
 	// One Gmail watch per mailbox: say so when another active trigger here already has it.
 	const watcher = config.delivery !== 'poll' && engine.state.emailAddress !== undefined ? holdWatch(engine.state.emailAddress, key) : undefined;
 	if (watcher && watcher.others.length > 0) {
-		this.logger.warn(
+		context.logger.warn(
 			`Gmail Push Trigger: ${engine.state.emailAddress} is already watched by another active Gmail Push Trigger in this n8n; Gmail keeps one watch per mailbox, so both share it (and its topic and labels: the last activation's win)`,
 		);
 	}
@@ -140,10 +156,10 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 		const { PubSubSubscriber } = await import('../transport/pubsub');
 		subscriber = new PubSubSubscriber({
 			subscriptionName: config.subscriptionName,
-			auth: await pubSubAuth(this, config),
-			logger: this.logger,
-			onFatal: (error) => reportError(new NodeOperationError(this.getNode(), error.message, { description: 'Pull delivery stopped receiving notifications; the safety-net sync still runs.' })),
-			onMessage: pulledMessageHandler(engine, this.logger),
+			auth: await pubSubAuth(context, config),
+			logger: context.logger,
+			onFatal: (error) => reportError(new NodeOperationError(context.getNode(), error.message, { description: 'Pull delivery stopped receiving notifications; the safety-net sync still runs.' })),
+			onMessage: pulledMessageHandler(engine, context.logger),
 		});
 		try {
 			await subscriber.start();
@@ -155,7 +171,7 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 				forgetRecordedWatch(key);
 				await port.stop().catch(() => undefined);
 			}
-			throw await withSetUpCheck(new NodeOperationError(this.getNode(), (error as Error).message), this, config);
+			throw await withSetUpCheck(new NodeOperationError(context.getNode(), (error as Error).message), context, config);
 		}
 	}
 
@@ -169,12 +185,11 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 	// First what the saved state lists as unsettled (emitted before a restart), then the mail
 	// that arrived while n8n was down, without waiting for a notification.
 	ledger.current = { state: engine.state, emitAgain: tracking.emitAgain };
-	resumeUnsettled(engine.state, ledger, tracking.emitAgain, this.logger, Date.now());
+	resumeUnsettled(engine.state, ledger, tracking.emitAgain, context.logger, Date.now());
 	tick();
 	const timer = setInterval(tick, tickMs);
 	timer.unref?.();
-	const stopReading = subscriptionName ? readSubscription(subscriptionName, key) : () => undefined;
-	await forgetPreviousSubscription(this, config, subscriptionName);
+	await forgetPreviousSubscription(context, config, subscriptionName);
 
 	return {
 		closeFunction: async () => {
@@ -192,11 +207,11 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 				try {
 					if (!watchedByOthers(engine.state.emailAddress, key)) await port.stop();
 				} catch (error) {
-					this.logger.warn(`Gmail Push Trigger: users.stop failed, the watch will lapse on its own: ${(error as Error).message}`);
+					context.logger.warn(`Gmail Push Trigger: users.stop failed, the watch will lapse on its own: ${(error as Error).message}`);
 				}
 				if (!reportedError) {
-					await removeMadeSubscriptionLater(this, config).catch((error: Error) =>
-						this.logger.warn(`Gmail Push Trigger: the pull subscription the node made is kept: ${error.message}`),
+					await removeMadeSubscriptionLater(context, config).catch((error: Error) =>
+						context.logger.warn(`Gmail Push Trigger: the pull subscription the node made is kept: ${error.message}`),
 					);
 				}
 			}
