@@ -5,6 +5,7 @@
 import type { WatchState } from '../core/watch';
 import type { FailureRecord, MailboxEngine } from './engine';
 import type { EmissionLedger } from './unsettled';
+import { UNSETTLED_MAX_AGE_MS } from '../core/unsettled';
 
 const engines = new Map<string, MailboxEngine>();
 const failureRecords = new Map<string, FailureRecord>();
@@ -40,10 +41,24 @@ export function failureRecordFor(key: string): FailureRecord {
  * What this process knows of the node's emissions (shell/unsettled). It outlives an engine: a
  * save or a re-activation starts a new trigger here on the state saved at the last emit.
  */
-export function emissionLedgerFor(key: string): EmissionLedger {
+export function emissionLedgerFor(key: string, now = Date.now()): EmissionLedger {
+	pruneLedgers(now);
 	let ledger = ledgers.get(key);
 	if (!ledger) ledgers.set(key, (ledger = { outcomes: new Map() }));
 	return ledger;
+}
+
+/** A node whose trigger left and whose last emission a restart would no longer look at is forgotten. */
+function pruneLedgers(now: number): void {
+	for (const [key, ledger] of ledgers) {
+		const newest = Math.max(...ledger.outcomes.keys());
+		if (ledger.current === undefined && ledger.outcomes.size > 0 && newest < now - UNSETTLED_MAX_AGE_MS) ledgers.delete(key);
+	}
+}
+
+/** The trigger left with nothing handed over: the node's ledger goes (a start makes a new one). */
+export function dropLedgerIfIdle(key: string, ledger: EmissionLedger): void {
+	if (ledger.current === undefined && ledger.outcomes.size === 0 && ledgers.get(key) === ledger) ledgers.delete(key);
 }
 
 /**

@@ -21,7 +21,7 @@ import { readConfig, type TriggerConfig } from './config';
 import { engineKeyOf, gmailPortFor, stateOf } from './context';
 import { MailboxEngine } from './engine';
 import { lastingFailureError, toNodeApiError } from './errors';
-import { emissionLedgerFor, failureRecordFor, forgetFailures, forgetRecordedWatch, holdWatch, registerEngine, watchedByOthers } from './registry';
+import { dropLedgerIfIdle, emissionLedgerFor, failureRecordFor, forgetFailures, forgetRecordedWatch, holdWatch, registerEngine, watchedByOthers } from './registry';
 import { isRestart } from './lifecycle';
 import { toExecutionData } from './state';
 import { redelivery } from './redelivery';
@@ -198,6 +198,7 @@ async function startTrigger(
 			unregister();
 			await engine.close();
 			if (ledger.current?.state === engine.state) ledger.current = undefined;
+			dropLedgerIfIdle(key, ledger);
 			watcher?.release();
 			// The process keeps nothing of a trigger that left, but a reported error's back-off.
 			forgetRecordedWatch(key);
