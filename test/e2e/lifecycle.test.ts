@@ -177,8 +177,11 @@ describe.each(selectedMajors())('saving and re-activating an active Gmail Push T
 				await sleep(100);
 			}
 			await sleep(SETTLE_MS);
-			expect(ctx.fake.count('token') - tokensAtReport).toBeLessThanOrEqual(4);
-			expect(tokensAtReport - tokensBefore).toBeLessThanOrEqual(4);
+			// Each activation watches anew, so each of n8n's own re-activation attempts (2.41 re-runs
+			// create(), and delete() after it failed) may ask for one token; nothing else may.
+			const attempts = ctx.session.n8n.grep(/Gmail Push Trigger: (left|stopped) the Gmail watch/, from).length;
+			expect(ctx.fake.count('token') - tokensBefore).toBeLessThanOrEqual(8 + attempts);
+			expect(tokensAtReport - tokensBefore).toBeLessThanOrEqual(4 + attempts);
 			expect(await ctx.session.api.executions(errorWorkflowId)).toHaveLength(1);
 			expect((await ctx.triggerItems(failingId)).items).toHaveLength(0);
 		});
