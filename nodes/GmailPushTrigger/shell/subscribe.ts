@@ -70,11 +70,13 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 	// fails lets go of it. Taking it cancels a pending removal (a save, a re-activation).
 	if (subscriptionName) refuseSecondReader(this, subscriptionName, key);
 	const stopReading = subscriptionName ? readSubscription(subscriptionName, key) : () => undefined;
+	let started = false;
 	try {
-		return await startTrigger(this, config, port, key, subscriptionName, stopReading);
-	} catch (error) {
-		stopReading();
-		throw error;
+		const response = await startTrigger(this, config, port, key, subscriptionName, stopReading);
+		started = true;
+		return response;
+	} finally {
+		if (!started) stopReading();
 	}
 }
 
