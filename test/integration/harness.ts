@@ -6,7 +6,7 @@
 import { OAuth2Client } from 'google-auth-library';
 import { SIMPLIFIED_HEADERS, type ItemJson, type OutputItem, type OutputMode, type RenderOptions } from '../../nodes/GmailPushTrigger/core/output';
 import type { GmailPort } from '../../nodes/GmailPushTrigger/core/port';
-import type { SyncOptions } from '../../nodes/GmailPushTrigger/core/sync';
+import type { SyncOptions } from '../../nodes/GmailPushTrigger/core/syncOptions';
 import type { WatchConfig } from '../../nodes/GmailPushTrigger/core/watch';
 import { MailboxEngine, type EngineDeps, type EngineLogger, type Emission } from '../../nodes/GmailPushTrigger/shell/engine';
 import type { TriggerState } from '../../nodes/GmailPushTrigger/shell/state';

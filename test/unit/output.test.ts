@@ -9,7 +9,7 @@ import {
 	toOutputItem,
 } from '../../nodes/GmailPushTrigger/core/output';
 import type { GmailLabel, GmailMessage } from '../../nodes/GmailPushTrigger/core/port';
-import type { SyncedEvent } from '../../nodes/GmailPushTrigger/core/sync';
+import type { SyncedEvent } from '../../nodes/GmailPushTrigger/core/historyEvent';
 
 const LABELS: GmailLabel[] = [
 	{ id: 'CHAT', name: 'CHAT' },

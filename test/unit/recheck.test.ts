@@ -5,7 +5,9 @@
  */
 import type { GmailMessage, GmailMessageRef, GmailPort, ListMessagesRequest } from '../../nodes/GmailPushTrigger/core/port';
 import { dueForRecheck, holdMisses, nextRecheckAt, readHeld, RECHECK_CAP, RECHECK_DELAY_MS, recheckSearch, type HeldForSearch } from '../../nodes/GmailPushTrigger/core/recheck';
-import { eventKey, resolveEvents, type HistoryEvent, type SyncOptions } from '../../nodes/GmailPushTrigger/core/sync';
+import { resolveEvents } from '../../nodes/GmailPushTrigger/core/fetchEvents';
+import { eventKey, type HistoryEvent } from '../../nodes/GmailPushTrigger/core/historyEvent';
+import type { SyncOptions } from '../../nodes/GmailPushTrigger/core/syncOptions';
 
 const T = 1_800_000_000_000;
 const id = (n: number): string => n.toString(16).padStart(16, '0');

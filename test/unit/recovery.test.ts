@@ -14,7 +14,7 @@ import {
 	type CatchUpOutcome,
 	type PendingCatchUp,
 } from '../../nodes/GmailPushTrigger/core/recovery';
-import type { SyncOptions } from '../../nodes/GmailPushTrigger/core/sync';
+import type { SyncOptions } from '../../nodes/GmailPushTrigger/core/syncOptions';
 import { catchUpState, recordCatchUpBatch, type TriggerState } from '../../nodes/GmailPushTrigger/shell/state';
 
 const NOW = Date.UTC(2026, 5, 1);

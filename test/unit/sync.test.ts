@@ -13,19 +13,12 @@ import {
 	type ListHistoryRequest,
 	type MessageFormat,
 } from '../../nodes/GmailPushTrigger/core/port';
-import {
-	eventKey,
-	eventsOfRecord,
-	historyLabelId,
-	isStaleCursorError,
-	mapBounded,
-	passesLabelFilter,
-	readHistory,
-	resolveEvents,
-	syncFromCursor,
-	type HistoryEvent,
-	type SyncOptions,
-} from '../../nodes/GmailPushTrigger/core/sync';
+import { mapBounded, resolveEvents } from '../../nodes/GmailPushTrigger/core/fetchEvents';
+import { passesLabelFilter } from '../../nodes/GmailPushTrigger/core/filters';
+import { eventKey, eventsOfRecord, type HistoryEvent } from '../../nodes/GmailPushTrigger/core/historyEvent';
+import { historyLabelId, readHistory } from '../../nodes/GmailPushTrigger/core/readHistory';
+import { isStaleCursorError, syncFromCursor } from '../../nodes/GmailPushTrigger/core/sync';
+import type { SyncOptions } from '../../nodes/GmailPushTrigger/core/syncOptions';
 
 const ALL: HistoryType[] = ['messageAdded', 'messageDeleted', 'labelAdded', 'labelRemoved'];
 

@@ -1,5 +1,5 @@
 import { MAX_EMISSIONS } from '../../nodes/GmailPushTrigger/core/outcome';
-import type { HistoryEvent } from '../../nodes/GmailPushTrigger/core/sync';
+import type { HistoryEvent } from '../../nodes/GmailPushTrigger/core/historyEvent';
 import {
 	UNSETTLED_MAX_AGE_MS,
 	UNSETTLED_MAX_CHARS,

@@ -5,7 +5,7 @@
  * "email" is the built-in's Simplify-off item: the parsed email (see ./email), with its
  * attachments as files when asked. "full" is the Gmail API message with decoded bodies.
  */
-import type { SyncedEvent } from './sync';
+import type { SyncedEvent } from './historyEvent';
 import type { GmailLabel, GmailMessage, GmailMessagePart, MessageFormat } from './port';
 import { parseEmail, type EmailAttachment } from './email';
 

@@ -7,7 +7,10 @@
  * asked about once more 30 to 60 s later: then it is emitted or dropped for good.
  */
 import type { GmailMessage, GmailPort } from './port';
-import { DEFAULT_FETCH_CONCURRENCY, eventKey, mapBounded, matchSearch, spamTrashWanted, type SearchMiss, type SyncedEvent, type SyncOptions } from './sync';
+import { mapBounded } from './fetchEvents';
+import { matchSearch, spamTrashWanted, type SearchMiss } from './filters';
+import { eventKey, type SyncedEvent } from './historyEvent';
+import { DEFAULT_FETCH_CONCURRENCY, type SyncOptions } from './syncOptions';
 
 /**
  * How long after the first ask Search is asked again at the latest. Gmail's index takes

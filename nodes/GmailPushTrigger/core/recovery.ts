@@ -14,7 +14,10 @@
 import { isHistoryId } from './cursor';
 import type { GmailPort } from './port';
 import { decodeIds, encodeIds, isCompactId } from './seen';
-import { DEFAULT_MAX_EVENTS, eventKey, resolveEvents, type HistoryEvent, type SyncOptions, type SyncOutcome, type SyncState } from './sync';
+import { resolveEvents } from './fetchEvents';
+import { eventKey, type HistoryEvent } from './historyEvent';
+import type { SyncOutcome, SyncState } from './sync';
+import { DEFAULT_MAX_EVENTS, type SyncOptions } from './syncOptions';
 
 export interface CatchUpOptions {
 	/** How far back the catch-up may look at most. */

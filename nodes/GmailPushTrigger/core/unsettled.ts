@@ -14,7 +14,7 @@
 import { MAX_EMISSIONS } from './outcome';
 import type { OutputItem } from './output';
 import { decodeIds, encodeIds, isCompactId } from './seen';
-import { eventKey, type HistoryEvent } from './sync';
+import { eventKey, type HistoryEvent } from './historyEvent';
 
 /**
  * How far back a restart looks. Longer covers slower executions (their worker may die late in

@@ -2,7 +2,7 @@
  * When to (re)create the Gmail watch. Gmail drops a watch after 7 days and advises renewing
  * daily; a watch for another topic or label set is not ours any more.
  */
-import type { LabelFilterBehavior } from './sync';
+import type { LabelFilterBehavior } from './syncOptions';
 import type { WatchRequest } from './port';
 
 export const RENEW_AFTER_MS = 24 * 60 * 60 * 1000;

@@ -3,7 +3,7 @@ import { NodeOperationError, type IDataObject, type INode } from 'n8n-workflow';
 import { HISTORY_TYPES, type HistoryType } from '../core/port';
 import { fetchFormat, OUTPUT_MODES, type OutputMode, type RenderOptions } from '../core/output';
 import { DEFAULT_ATTACHMENT_PREFIX } from './binary';
-import type { LabelFilterBehavior, SyncOptions } from '../core/sync';
+import type { LabelFilterBehavior, SyncOptions } from '../core/syncOptions';
 import type { WatchConfig } from '../core/watch';
 import { subscriptionNameProblem, topicNameProblem } from '../core/names';
 import { DEFAULT_CATCH_UP, type CatchUpOptions } from '../core/recovery';

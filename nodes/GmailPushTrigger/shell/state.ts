@@ -9,10 +9,10 @@ import { compareHistoryIds, isAfter } from '../core/cursor';
 import { pendingIds, readPending, type CatchUpOutcome, type PendingCatchUp } from '../core/recovery';
 import { holdMisses, readHeld, type HeldForSearch } from '../core/recheck';
 import { rememberEmitted } from '../core/seen';
-import type { SearchMiss } from '../core/sync';
+import type { SearchMiss } from '../core/filters';
 import type { WatchState } from '../core/watch';
 import { nextAt, readUnsettled, recordEmission, settle, toUnsettled, type UnsettledEmission } from '../core/unsettled';
-import type { HistoryEvent } from '../core/sync';
+import type { HistoryEvent } from '../core/historyEvent';
 
 export interface TriggerState {
 	/** Last historyId whose changes were emitted (uint64 decimal string). */
