@@ -1,7 +1,7 @@
 /**
  * trigger(): n8n starts it for the active workflow and on every restart, in all three
  * deliveries. It owns the engine, the only writer of the cursor:
- * - push: the webhook hands it each notification (registry);
+ * - push: the webhook hands it each notification (runtime);
  * - pull: a StreamingPull subscriber hands it each notification;
  * - poll: a timer syncs every N minutes.
  * A timer also renews the watch daily and syncs when no sync happened for a while (the safety
@@ -19,14 +19,14 @@ import type { PubSubAuth, PubSubSubscriber } from '../transport/pubsub';
 import { normalisePrivateKey, OAUTH2_CREDENTIAL_TYPE, SERVICE_ACCOUNT_CREDENTIAL_TYPE } from '../transport/auth';
 import { readConfig, type TriggerConfig } from './config';
 import { engineKeyOf, gmailPortFor, stateOf } from './context';
-import { MailboxEngine } from './engine';
+import { MailboxEngine } from '../engine/mailboxEngine';
 import { lastingFailureError, toNodeApiError } from './errors';
-import { dropLedgerIfIdle, emissionLedgerFor, failureRecordFor, forgetFailures, forgetRecordedWatch, holdWatch, registerEngine, watchedByOthers } from './registry';
+import { dropLedgerIfIdle, emissionLedgerFor, enterTrigger, failureRecordFor, forgetFailures, forgetRecordedWatch, holdWatch, registerEngine, watchBookFor, watchedByOthers } from './runtime';
 import { isRestart } from './lifecycle';
 import { toExecutionData } from './state';
 import { redelivery } from './redelivery';
-import { resumeUnsettled } from './unsettled';
-import { pulledMessageHandler } from './pull';
+import { resumeUnsettled } from '../engine/emissionLedger';
+import { pulledMessageHandler } from '../engine/pulledMessage';
 import { removeMadeSubscriptionLater, removePreviousSubscriptionLater, setUpGoogleCloud, subscriptionNameFor } from './googleCloud';
 import { readersOf, readSubscription } from './removal';
 import { testRunSetUpProblem, withSetUpCheck } from './setUpCheck';
@@ -70,13 +70,18 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 	// fails lets go of it. Taking it cancels a pending removal (a save, a re-activation).
 	if (subscriptionName) refuseSecondReader(this, subscriptionName, key);
 	const stopReading = subscriptionName ? readSubscription(subscriptionName, key) : () => undefined;
+	// The node's object in the runtime lives at least as long as one of its triggers.
+	const leave = enterTrigger(key);
 	let started = false;
 	try {
-		const response = await startTrigger(this, config, port, key, subscriptionName, stopReading);
+		const { closeFunction } = await startTrigger(this, config, port, key, subscriptionName, stopReading);
 		started = true;
-		return response;
+		return { closeFunction: async () => await closeFunction?.().finally(leave) };
 	} finally {
-		if (!started) stopReading();
+		if (!started) {
+			stopReading();
+			leave();
+		}
 	}
 }
 
@@ -117,6 +122,7 @@ async function startTrigger(
 		deliver: tracking.deliver,
 		logger: context.logger,
 		failures: failureRecordFor(key),
+		watchBook: watchBookFor,
 		...(config.delivery !== 'poll' && { followUpMs: FOLLOW_UP_MS }),
 		// n8n's trigger error path: the user sees it, the workflow's error workflow runs, and n8n
 		// restarts the trigger (which keeps backing off, see failureRecordFor).
