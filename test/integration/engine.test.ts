@@ -9,7 +9,7 @@ import { GmailApiError } from '../../nodes/GmailPushTrigger/core/port';
 import { seenKeys } from '../../nodes/GmailPushTrigger/core/seen';
 import { pendingIds } from '../../nodes/GmailPushTrigger/core/recovery';
 import { readConfig, WHOLE_EMAIL_MAX_EVENTS } from '../../nodes/GmailPushTrigger/shell/config';
-import { LATE_READ_MS } from '../../nodes/GmailPushTrigger/shell/engine';
+import { LATE_READ_MS } from '../../nodes/GmailPushTrigger/engine/followUp';
 import { renderMessage, type FakeGoogle, type StoredMessage } from '../support/fakeGoogle';
 import { EMAIL, TOPIC, activeEngine, engineFor, ids, startFake, uniqueKey, type EngineHarness, type EngineSetup } from './harness';
 

@@ -8,8 +8,11 @@ import { SIMPLIFIED_HEADERS, type ItemJson, type OutputItem, type OutputMode, ty
 import type { GmailPort } from '../../nodes/GmailPushTrigger/core/port';
 import type { SyncOptions } from '../../nodes/GmailPushTrigger/core/syncOptions';
 import type { WatchConfig } from '../../nodes/GmailPushTrigger/core/watch';
-import { MailboxEngine, type EngineDeps, type EngineLogger, type Emission } from '../../nodes/GmailPushTrigger/shell/engine';
-import type { TriggerState } from '../../nodes/GmailPushTrigger/shell/state';
+import { systemClock } from '../../nodes/GmailPushTrigger/engine/clock';
+import type { EngineDeps, EngineLogger, Emission } from '../../nodes/GmailPushTrigger/engine/engineDeps';
+import { MailboxEngine } from '../../nodes/GmailPushTrigger/engine/mailboxEngine';
+import { watchBookFor } from '../../nodes/GmailPushTrigger/shell/runtime';
+import type { TriggerState } from '../../nodes/GmailPushTrigger/engine/triggerState';
 import type { RequestingAuth } from '../../nodes/GmailPushTrigger/transport/auth';
 import { createGmailPort } from '../../nodes/GmailPushTrigger/transport/gmail';
 import { SCOPES, startFakeGoogle, type FakeGoogle, type FakeGoogleOptions } from '../support/fakeGoogle';
@@ -126,7 +129,10 @@ export function engineFor(fake: FakeGoogle, setup: EngineSetup = {}): EngineHarn
 		onLastingFailure: setup.onLastingFailure,
 		followUpMs: setup.followUpMs,
 		...(setup.searchRecheckMs !== undefined && { searchRecheckMs: setup.searchRecheckMs }),
-		now: () => clock.now,
+		// Time is moved by hand; timers are real (the tests wait for them).
+		clock: { ...systemClock, now: () => clock.now },
+		// The process's record, as the trigger uses it: create() and the engine share it.
+		watchBook: watchBookFor,
 	});
 	return { engine, state, batches, stateAtDelivery, delivered, emissions, items: () => batches.flat(), logger, port, clock };
 }

@@ -9,7 +9,7 @@
  * email comes out exactly once at the first tick after the back-off.
  */
 import { PubSubSubscriber } from '../../nodes/GmailPushTrigger/transport/pubsub';
-import { pulledMessageHandler } from '../../nodes/GmailPushTrigger/shell/pull';
+import { pulledMessageHandler } from '../../nodes/GmailPushTrigger/engine/pulledMessage';
 import { lastingFailureBackoffMs } from '../../nodes/GmailPushTrigger/core/failure';
 import { startPubSubEmulator, type PubSubEmulator } from '../support/pubsubEmulator';
 import { sleep, waitFor } from '../support/n8n';

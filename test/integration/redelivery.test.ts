@@ -4,8 +4,9 @@
  * `emit` hands us n8n's donePromise, which the test resolves the way n8n does in queue mode.
  */
 import type { IDeferredPromise, INode, INodeExecutionData, IRun } from 'n8n-workflow';
-import { RETRIES, RETRY_MS, trackedDelivery } from '../../nodes/GmailPushTrigger/shell/redelivery';
-import type { MailboxEngine } from '../../nodes/GmailPushTrigger/shell/engine';
+import { trackedDelivery } from '../../nodes/GmailPushTrigger/shell/redelivery';
+import { RETRIES, RETRY_MS } from '../../nodes/GmailPushTrigger/engine/reEmission';
+import type { MailboxEngine } from '../../nodes/GmailPushTrigger/engine/mailboxEngine';
 import type { FakeGoogle } from '../support/fakeGoogle';
 import { waitFor } from '../support/n8n';
 import { activeEngine, ids, recordingLogger, startFake, type EngineHarness } from './harness';

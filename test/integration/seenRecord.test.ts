@@ -6,7 +6,7 @@
  */
 import { seenIds, seenKeys } from '../../nodes/GmailPushTrigger/core/seen';
 import { UNSETTLED_MAX_CHARS } from '../../nodes/GmailPushTrigger/core/unsettled';
-import type { TriggerState } from '../../nodes/GmailPushTrigger/shell/state';
+import type { TriggerState } from '../../nodes/GmailPushTrigger/engine/triggerState';
 import type { FakeGoogle } from '../support/fakeGoogle';
 import { activeEngine, engineFor, ids, startFake, uniqueKey } from './harness';
 

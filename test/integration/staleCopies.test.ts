@@ -10,8 +10,8 @@
  */
 import { ObservableObject, type IDataObject, type IHttpRequestOptions, type INode, type WorkflowActivateMode } from 'n8n-workflow';
 import { checkExists, create, remove } from '../../nodes/GmailPushTrigger/shell/lifecycle';
-import { registerEngine } from '../../nodes/GmailPushTrigger/shell/registry';
-import type { TriggerState } from '../../nodes/GmailPushTrigger/shell/state';
+import { registerEngine } from '../../nodes/GmailPushTrigger/shell/runtime';
+import type { TriggerState } from '../../nodes/GmailPushTrigger/engine/triggerState';
 import type { FakeGoogle } from '../support/fakeGoogle';
 import { engineFor, recordingLogger, startFake, TOPIC } from './harness';
 

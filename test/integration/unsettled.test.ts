@@ -9,8 +9,8 @@ import type { IDataObject, IDeferredPromise, IHttpRequestOptions, INode, INodeEx
 import { MAX_EMISSIONS } from '../../nodes/GmailPushTrigger/core/outcome';
 import { UNSETTLED_MAX_AGE_MS, eventsOf, readUnsettled } from '../../nodes/GmailPushTrigger/core/unsettled';
 import { redelivery } from '../../nodes/GmailPushTrigger/shell/redelivery';
-import type { TriggerState } from '../../nodes/GmailPushTrigger/shell/state';
-import { resumeUnsettled, type EmissionLedger } from '../../nodes/GmailPushTrigger/shell/unsettled';
+import type { TriggerState } from '../../nodes/GmailPushTrigger/engine/triggerState';
+import { resumeUnsettled, type EmissionLedger } from '../../nodes/GmailPushTrigger/engine/emissionLedger';
 import { subscribe } from '../../nodes/GmailPushTrigger/shell/subscribe';
 import { SCOPES, type FakeGoogle } from '../support/fakeGoogle';
 import { waitFor } from '../support/n8n';

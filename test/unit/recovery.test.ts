@@ -15,7 +15,7 @@ import {
 	type PendingCatchUp,
 } from '../../nodes/GmailPushTrigger/core/recovery';
 import type { SyncOptions } from '../../nodes/GmailPushTrigger/core/syncOptions';
-import { catchUpState, recordCatchUpBatch, type TriggerState } from '../../nodes/GmailPushTrigger/shell/state';
+import { catchUpState, recordCatchUpBatch, type TriggerState } from '../../nodes/GmailPushTrigger/engine/triggerState';
 
 const NOW = Date.UTC(2026, 5, 1);
 const PROFILE_HISTORY_ID = '18446744073709551000';

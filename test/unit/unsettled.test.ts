@@ -15,7 +15,7 @@ import {
 	type KnownOutcome,
 	type UnsettledEmission,
 } from '../../nodes/GmailPushTrigger/core/unsettled';
-import { catchUpState, recordUnsettled, settleInState, type TriggerState } from '../../nodes/GmailPushTrigger/shell/state';
+import { catchUpState, recordUnsettled, settleInState, type TriggerState } from '../../nodes/GmailPushTrigger/engine/triggerState';
 
 /** Gmail-shaped ids: 16 hex digits. */
 const gmailIds = (count: number, from = 0) => Array.from({ length: count }, (_, i) => (0x18c2f0a1b2c3d000n + BigInt(from + i)).toString(16).padStart(16, '0'));

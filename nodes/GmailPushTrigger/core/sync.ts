@@ -15,13 +15,6 @@ import { GmailApiError, type GmailPort } from './port';
 import { readHistory } from './readHistory';
 import type { SyncOptions } from './syncOptions';
 
-// Re-exported for shell/engine.ts and shell/subscribe.ts, which are being moved in parallel:
-// import these from their own files once that move has landed, then drop these lines.
-export { refetchEvents } from './fetchEvents';
-export { passesLabelFilter, spamTrashWanted } from './filters';
-export { withoutMessage, type HistoryEvent, type SyncedEvent } from './historyEvent';
-export { DEFAULT_MAX_EVENTS, type SyncOptions } from './syncOptions';
-
 export interface SyncState {
 	cursor?: string;
 	recent?: string[];

@@ -5,7 +5,7 @@ import { authFor, type N8nContext } from '../transport/auth';
 import { retryingPort } from '../transport/retry';
 import type { GmailPort } from '../core/port';
 import type { TriggerConfig } from './config';
-import { engineKey } from './registry';
+import { engineKey } from './runtime';
 import { asState, type TriggerState } from './state';
 
 type StatefulContext = N8nContext & {

@@ -7,7 +7,7 @@
  * with several mains (multi-main) every main runs checkExists/create at its start while the
  * leader's trigger keeps emitting, and delete() may run in a main without the trigger. Written
  * back, such a copy would roll the cursor and the dedupe record back, and emails would come out
- * twice. So create() keeps its watch in the process (registry) and the trigger's engine takes
+ * twice. So create() keeps its watch in the process (runtime) and the trigger's engine takes
  * it into its state; delete() writes only where the trigger's engine runs.
  */
 import type { IHookFunctions } from 'n8n-workflow';
@@ -19,10 +19,10 @@ import { cancelRemoval } from './removal';
 import { whileGrantPropagates } from '../transport/retry';
 import type { PushAuthConfig } from '../transport/pushAuth';
 import { engineKeyOf, gmailPortFor, stateOf } from './context';
-import { ensureWatch } from './engine';
+import { ensureWatch } from '../engine/watchKeeper';
 import { toNodeApiError, withoutSecrets } from './errors';
-import { catchUpState, forgetWatch, type TriggerState } from './state';
-import { findEngine, forgetFailures, forgetRecordedWatch, recordedWatch, watchedByOthers } from './registry';
+import { catchUpState, forgetWatch, type TriggerState } from '../engine/triggerState';
+import { findEngine, forgetFailures, forgetRecordedWatch, recordedWatch, watchBookFor, watchedByOthers } from './runtime';
 import { productionUrlOf, scheduleSelfTestCall } from './testRun';
 import { testRunSetUpProblem, withSetUpCheck } from './setUpCheck';
 import { pushReachesTrigger, pushUnreachableError } from './queueMode';
@@ -119,7 +119,7 @@ async function setUpAndWatch(context: IHookFunctions, config: TriggerConfig): Pr
 	const state = stored.cursor === undefined ? stored : (JSON.parse(JSON.stringify(stored)) as TriggerState);
 	const port = await gmailPortFor(context, config);
 	try {
-		await whileGrantPropagates(setUp?.grant === 'granted', async () => await ensureWatch(engineKeyOf(context), port, state, config.watch, context.logger, Date.now(), true));
+		await whileGrantPropagates(setUp?.grant === 'granted', async () => await ensureWatch(watchBookFor(engineKeyOf(context)), port, state, config.watch, context.logger, Date.now(), true));
 	} catch (error) {
 		const converted = toNodeApiError(context.getNode(), error, { topicName: config.watch.topicName, during: 'watch' });
 		throw await withSetUpCheck(converted, context, config, pushTarget(productionUrl, pushAuth));

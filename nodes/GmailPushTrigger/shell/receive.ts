@@ -16,7 +16,7 @@ import { storeAttachments } from './binary';
 import { toNodeApiError } from './errors';
 import { verifyPush } from '../transport/pushAuth';
 import { engineKeyOf, gmailPortFor } from './context';
-import { findEngine } from './registry';
+import { findEngine, pushTokenVerifier } from './runtime';
 import { inQueueMode } from './queueMode';
 
 export async function receivePush(this: IWebhookFunctions): Promise<IWebhookResponseData> {
@@ -40,7 +40,7 @@ export async function receivePush(this: IWebhookFunctions): Promise<IWebhookResp
 	const verdict = await verifyPush(pushAuth, {
 		authorization: this.getHeaderData().authorization,
 		token: (this.getQueryData() as { token?: unknown }).token as string | undefined,
-	});
+	}, pushTokenVerifier);
 	if (!verdict.ok) {
 		this.logger.warn(`Gmail Push Trigger: push refused (${verdict.status}): ${verdict.reason}`);
 		return reply(verdict.status, { error: verdict.reason });

@@ -9,6 +9,7 @@
  */
 
 import { redact } from '../core/redact';
+import { claimStopListening, dropSubscriptionIfUnused, readersOfSubscription, stopTold, subscriptionUse, takePendingRemovals, tellStop } from './runtime';
 
 /** How long a removed trigger must stay away before what it made is deleted. */
 export const REMOVAL_DELAY_MS = 60_000;
@@ -18,24 +19,16 @@ interface Logger {
 	warn(message: string): void;
 }
 
-const pending = new Map<string, NodeJS.Timeout>();
-/** Which triggers (node keys) of this process read each subscription, or are pushed through it. */
-const readers = new Map<string, Set<{ key: string }>>();
-let stopping = false;
-let listening = false;
-
 /** n8n stops on these: what its triggers' closeFunctions then do is a stop, not a deactivation. */
 const STOP_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
 
 function onStop(): void {
-	stopping = true;
-	for (const timer of pending.values()) clearTimeout(timer);
-	pending.clear();
+	tellStop();
+	for (const timer of takePendingRemovals()) clearTimeout(timer);
 }
 
 function listenForStop(): void {
-	if (listening) return;
-	listening = true;
+	if (!claimStopListening()) return;
 	// n8n has its own handlers for these, so adding one changes nothing about how it exits.
 	for (const signal of STOP_SIGNALS) process.once(signal, onStop);
 }
@@ -54,12 +47,14 @@ export function removalAllowed(): boolean {
  * subscription, or n8n is told to stop, before then; and not while a trigger still reads it.
  */
 export function scheduleRemoval(subscription: string, what: string, remove: () => Promise<string>, logger: Logger): void {
-	if (stopping) return;
+	if (stopTold()) return;
 	listenForStop();
 	cancelRemoval(subscription);
+	const use = subscriptionUse(subscription);
 	const timer = setTimeout(() => {
-		pending.delete(subscription);
-		if (stopping || (readers.get(subscription)?.size ?? 0) > 0) return;
+		use.removal = undefined;
+		dropSubscriptionIfUnused(subscription);
+		if (stopTold() || use.readers.size > 0) return;
 		remove().then(
 			(outcome) => logger.info(`Gmail Push Trigger: the workflow stayed deactivated; ${what}: ${outcome}`),
 			(error: unknown) => logger.warn(`Gmail Push Trigger: could not remove ${what} after the deactivation (delete it in the console if nothing uses it): ${redact((error as Error).message)}`),
@@ -67,21 +62,23 @@ export function scheduleRemoval(subscription: string, what: string, remove: () =
 	}, REMOVAL_DELAY_MS);
 	// A pending removal must not keep n8n running.
 	timer.unref?.();
-	pending.set(subscription, timer);
+	use.removal = timer;
 }
 
 /** A trigger uses the subscription again (a save, a re-activation): it stays. True when a removal was pending. */
 export function cancelRemoval(subscription: string): boolean {
-	const timer = pending.get(subscription);
+	const use = subscriptionUse(subscription);
+	const timer = use.removal;
+	use.removal = undefined;
+	dropSubscriptionIfUnused(subscription);
 	if (!timer) return false;
 	clearTimeout(timer);
-	pending.delete(subscription);
 	return true;
 }
 
 /** The triggers (node keys) of this process that read the subscription or are pushed through it. */
 export function readersOf(subscription: string): string[] {
-	return [...(readers.get(subscription) ?? [])].map((reader) => reader.key);
+	return readersOfSubscription(subscription).map((reader) => reader.key);
 }
 
 /**
@@ -90,13 +87,12 @@ export function readersOf(subscription: string): string[] {
  */
 export function readSubscription(subscription: string, key: string): () => void {
 	cancelRemoval(subscription);
-	const held = readers.get(subscription) ?? new Set<{ key: string }>();
-	readers.set(subscription, held);
+	const use = subscriptionUse(subscription);
 	// An entry per trigger: a save's new trigger may start before the old one's close ends.
 	const reader = { key };
-	held.add(reader);
+	use.readers.add(reader);
 	return () => {
-		held.delete(reader);
-		if (held.size === 0 && readers.get(subscription) === held) readers.delete(subscription);
+		use.readers.delete(reader);
+		dropSubscriptionIfUnused(subscription);
 	};
 }

@@ -1,7 +1,7 @@
 /**
  * trigger(): n8n starts it for the active workflow and on every restart, in all three
  * deliveries. It owns the engine, the only writer of the cursor:
- * - push: the webhook hands it each notification (registry);
+ * - push: the webhook hands it each notification (runtime);
  * - pull: a StreamingPull subscriber hands it each notification;
  * - poll: a timer syncs every N minutes.
  * A timer also renews the watch daily and syncs when no sync happened for a while (the safety
@@ -10,23 +10,20 @@
  */
 import { NodeOperationError, type ITriggerFunctions, type ITriggerResponse } from 'n8n-workflow';
 import type { GmailPort } from '../core/port';
-import { passesLabelFilter, spamTrashWanted, type SyncedEvent } from '../core/sync';
+import { passesLabelFilter, spamTrashWanted } from '../core/filters';
+import { type SyncedEvent } from '../core/historyEvent';
 import { toOutputItem, type OutputItem } from '../core/output';
 import { storeAttachments } from './binary';
-// Types only: @google-cloud/pubsub (gRPC, protobufs) is loaded when pull delivery starts, not
-// by every n8n process that loads the node.
-import type { PubSubAuth, PubSubSubscriber } from '../transport/pubsub';
-import { normalisePrivateKey, OAUTH2_CREDENTIAL_TYPE, SERVICE_ACCOUNT_CREDENTIAL_TYPE } from '../transport/auth';
 import { readConfig, type TriggerConfig } from './config';
 import { engineKeyOf, gmailPortFor, stateOf } from './context';
-import { MailboxEngine } from './engine';
+import { MailboxEngine } from '../engine/mailboxEngine';
 import { lastingFailureError, toNodeApiError } from './errors';
-import { dropLedgerIfIdle, emissionLedgerFor, failureRecordFor, forgetFailures, forgetRecordedWatch, holdWatch, registerEngine, watchedByOthers } from './registry';
+import { dropLedgerIfIdle, emissionLedgerFor, enterTrigger, failureRecordFor, forgetFailures, forgetRecordedWatch, holdWatch, registerEngine, watchBookFor, watchedByOthers } from './runtime';
 import { isRestart } from './lifecycle';
 import { toExecutionData } from './state';
 import { redelivery } from './redelivery';
-import { resumeUnsettled } from './unsettled';
-import { pulledMessageHandler } from './pull';
+import { resumeUnsettled } from '../engine/emissionLedger';
+import { startSubscriber } from './pullDelivery';
 import { removeMadeSubscriptionLater, removePreviousSubscriptionLater, setUpGoogleCloud, subscriptionNameFor } from './googleCloud';
 import { readersOf, readSubscription } from './removal';
 import { testRunSetUpProblem, withSetUpCheck } from './setUpCheck';
@@ -70,13 +67,18 @@ export async function subscribe(this: ITriggerFunctions): Promise<ITriggerRespon
 	// fails lets go of it. Taking it cancels a pending removal (a save, a re-activation).
 	if (subscriptionName) refuseSecondReader(this, subscriptionName, key);
 	const stopReading = subscriptionName ? readSubscription(subscriptionName, key) : () => undefined;
+	// The node's object in the runtime lives at least as long as one of its triggers.
+	const leave = enterTrigger(key);
 	let started = false;
 	try {
-		const response = await startTrigger(this, config, port, key, subscriptionName, stopReading);
+		const { closeFunction } = await startTrigger(this, config, port, key, subscriptionName, stopReading);
 		started = true;
-		return response;
+		return { closeFunction: async () => await closeFunction?.().finally(leave) };
 	} finally {
-		if (!started) stopReading();
+		if (!started) {
+			stopReading();
+			leave();
+		}
 	}
 }
 
@@ -117,6 +119,7 @@ async function startTrigger(
 		deliver: tracking.deliver,
 		logger: context.logger,
 		failures: failureRecordFor(key),
+		watchBook: watchBookFor,
 		...(config.delivery !== 'poll' && { followUpMs: FOLLOW_UP_MS }),
 		// n8n's trigger error path: the user sees it, the workflow's error workflow runs, and n8n
 		// restarts the trigger (which keeps backing off, see failureRecordFor).
@@ -124,26 +127,9 @@ async function startTrigger(
 			reportError(lastingFailureError(context.getNode(), error, { topicName: config.watch.topicName, during, watchExpiration: stateOf(context).watch?.expiration })),
 	});
 
-	// Before the watch: Gmail refuses to watch a topic it may not publish to. (Push sets up in
-	// create(), which knows the Production URL.)
-	const setUp = config.delivery === 'pull' ? await setUpGoogleCloud(context, config) : undefined;
 	// Awaited before we return: n8n saves the static data right after activation, so the
 	// cursor and watch set here survive a restart even before the first email.
-	try {
-		if (config.delivery === 'pull') {
-			// closeFunction stopped the watch at the last shutdown: always watch anew.
-			await whileGrantPropagates(setUp?.grant === 'granted', async () => await engine.ensureWatch(key, { force: true }));
-		} else if (config.delivery === 'push') {
-			// create() set up and watched just before (n8n awaits the webhooks first): its watch is
-			// taken over. On a restart create() may not have run: watch anyway, without failing the start.
-			if (isRestart(context.getActivationMode())) await engine.ensureWatchOnRestart(key);
-			else await engine.ensureWatch(key, { force: true });
-		} else {
-			await engine.ensureCursor();
-		}
-	} catch (error) {
-		throw await withSetUpCheck(toNodeApiError(context.getNode(), error, { topicName: config.watch.topicName, during: 'watch' }), context, config);
-	}
+	await WATCH_AT_START[config.delivery](context, config, engine, key);
 
 	// One Gmail watch per mailbox: say so when another active trigger here already has it.
 	const watcher = config.delivery !== 'poll' && engine.state.emailAddress !== undefined ? holdWatch(engine.state.emailAddress, key) : undefined;
@@ -153,29 +139,8 @@ async function startTrigger(
 		);
 	}
 
-	let subscriber: PubSubSubscriber | undefined;
-	if (config.delivery === 'pull' && config.subscriptionName) {
-		const { PubSubSubscriber } = await import('../transport/pubsub');
-		subscriber = new PubSubSubscriber({
-			subscriptionName: config.subscriptionName,
-			auth: await pubSubAuth(context, config),
-			logger: context.logger,
-			onFatal: (error) => reportError(new NodeOperationError(context.getNode(), error.message, { description: 'Pull delivery stopped receiving notifications; the safety-net sync still runs.' })),
-			onMessage: pulledMessageHandler(engine, context.logger),
-		});
-		try {
-			await subscriber.start();
-		} catch (error) {
-			// Activation fails and n8n will not call closeFunction: stop the watch we just made,
-			// as closeFunction would, so retries do not leave watches (100 units each) behind.
-			watcher?.release();
-			if (!watchedByOthers(engine.state.emailAddress, key)) {
-				forgetRecordedWatch(key);
-				await port.stop().catch(() => undefined);
-			}
-			throw await withSetUpCheck(new NodeOperationError(context.getNode(), (error as Error).message), context, config);
-		}
-	}
+	const pulled = config.delivery === 'pull' ? config.subscriptionName : undefined;
+	const subscriber = pulled ? await startSubscriber({ context, config, port, engine, key }, pulled, reportError, watcher) : undefined;
 
 	const unregister = config.delivery === 'push' ? registerEngine(key, engine) : () => undefined;
 	const tickMs = Math.min(TICK_MS, config.syncAfterMs);
@@ -222,6 +187,33 @@ async function startTrigger(
 	};
 }
 
+/** Each delivery's watch (or cursor) at the trigger's start; a failure names what to fix. */
+const WATCH_AT_START: Record<TriggerConfig['delivery'], (context: ITriggerFunctions, config: TriggerConfig, engine: MailboxEngine, key: string) => Promise<void>> = {
+	pull: async (context, config, engine, key) => {
+		// Before the watch: Gmail refuses to watch a topic it may not publish to.
+		const setUp = await setUpGoogleCloud(context, config);
+		// closeFunction stopped the watch at the last shutdown: always watch anew.
+		await failingWithSetUpCheck(context, config, async () => await whileGrantPropagates(setUp?.grant === 'granted', async () => await engine.ensureWatch(key, { force: true })));
+	},
+	push: async (context, config, engine, key) => {
+		// create() set up and watched just before (n8n: see docs/n8n-behaviour.md#activation-order): its
+		// watch is taken over. On a restart create() may not have run: watch anyway, without failing the start.
+		await failingWithSetUpCheck(context, config, async () => {
+			if (isRestart(context.getActivationMode())) await engine.ensureWatchOnRestart(key);
+			else await engine.ensureWatch(key, { force: true });
+		});
+	},
+	poll: async (context, config, engine) => await failingWithSetUpCheck(context, config, async () => await engine.ensureCursor()),
+};
+
+async function failingWithSetUpCheck(context: ITriggerFunctions, config: TriggerConfig, watch: () => Promise<unknown>): Promise<void> {
+	try {
+		await watch();
+	} catch (error) {
+		throw await withSetUpCheck(toNodeApiError(context.getNode(), error, { topicName: config.watch.topicName, during: 'watch' }), context, config);
+	}
+}
+
 /** Pub/Sub hands each message to one reader: two triggers on one subscription each miss half the mail. */
 function refuseSecondReader(context: ITriggerFunctions, subscription: string, key: string): void {
 	const other = readersOf(subscription).find((reader) => reader !== key);
@@ -247,22 +239,6 @@ async function forgetPreviousSubscription(context: ITriggerFunctions, config: Tr
 	await removePreviousSubscriptionLater(context, config, previous).catch((error: Error) =>
 		context.logger.warn(`Gmail Push Trigger: subscription ${previous}, which the node no longer uses, is kept: ${error.message}`),
 	);
-}
-
-async function pubSubAuth(context: ITriggerFunctions, config: TriggerConfig): Promise<PubSubAuth> {
-	if (config.authentication === 'serviceAccount') {
-		const credential = await context.getCredentials(SERVICE_ACCOUNT_CREDENTIAL_TYPE);
-		return { kind: 'serviceAccount', clientEmail: String(credential.email ?? '').trim(), privateKey: normalisePrivateKey(String(credential.privateKey ?? '')) };
-	}
-	const credential = await context.getCredentials(OAUTH2_CREDENTIAL_TYPE);
-	const tokens = (credential.oauthTokenData ?? {}) as { access_token?: string; refresh_token?: string };
-	return {
-		kind: 'oAuth2',
-		clientId: String(credential.clientId ?? ''),
-		clientSecret: String(credential.clientSecret ?? ''),
-		refreshToken: tokens.refresh_token,
-		accessToken: tokens.access_token,
-	};
 }
 
 /** The newest email that passes the node's filters, shaped like a real item. */

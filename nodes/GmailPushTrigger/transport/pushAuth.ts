@@ -31,20 +31,14 @@ export type PushAuthResult = { ok: true } | { ok: false; status: 401 | 403 | 503
 /** How google-auth-library's verifyIdToken words a failure to fetch Google's certs (and only that). */
 const CERTS_FETCH_FAILED = 'Failed to retrieve verification certificates';
 
-/** One client per process: it caches Google's public keys as their Cache-Control allows. */
-let verifierClient: OAuth2Client | undefined;
-function verifier(): OAuth2Client {
-	verifierClient ??= new OAuth2Client();
-	return verifierClient;
-}
-
 function sameSecret(given: string, expected: string): boolean {
 	const a = Buffer.from(given);
 	const b = Buffer.from(expected);
 	return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export async function verifyPush(config: PushAuthConfig, request: PushCredentials): Promise<PushAuthResult> {
+/** `verifier` checks OIDC tokens: keep one per process, it caches Google's public keys as their Cache-Control allows. */
+export async function verifyPush(config: PushAuthConfig, request: PushCredentials, verifier: () => OAuth2Client = () => new OAuth2Client()): Promise<PushAuthResult> {
 	if (config.mode === 'none') return { ok: true };
 	if (config.mode === 'sharedSecret') {
 		if (!config.secret) return { ok: false, status: 403, reason: 'no shared secret is configured on the node' };

@@ -1,4 +1,4 @@
-import { dropLedgerIfIdle, emissionLedgerFor, failureRecordFor, forgetFailures, forgetRecordedWatch, holdWatch, recordedWatch, recordWatch, watchedByOthers } from '../../nodes/GmailPushTrigger/shell/registry';
+import { dropLedgerIfIdle, emissionLedgerFor, failureRecordFor, forgetFailures, forgetRecordedWatch, holdWatch, recordedWatch, watchBookFor, watchedByOthers } from '../../nodes/GmailPushTrigger/shell/runtime';
 import { UNSETTLED_MAX_AGE_MS } from '../../nodes/GmailPushTrigger/core/unsettled';
 
 describe('one Gmail watch per mailbox, shared by the triggers of this process', () => {
@@ -35,7 +35,7 @@ describe('failure records', () => {
 
 describe('what the process keeps of a trigger that left', () => {
 	it('its recorded watch goes when it is forgotten', () => {
-		recordWatch('wf:gone', { watch: { topicName: 't', labelIds: [], labelFilterBehavior: 'include', historyId: '1', expiration: 2, renewedAt: 1 } });
+		watchBookFor('wf:gone').recorded = { watch: { topicName: 't', labelIds: [], labelFilterBehavior: 'include', historyId: '1', expiration: 2, renewedAt: 1 } };
 		expect(recordedWatch('wf:gone')).toBeDefined();
 		forgetRecordedWatch('wf:gone');
 		expect(recordedWatch('wf:gone')).toBeUndefined();

@@ -1,19 +1,16 @@
 /**
- * Settling, at a trigger's start, the emissions the saved state lists as unsettled
- * (core/unsettled), and what this process knows of them.
- *
- * n8n starts a trigger again in the same process on a save or a re-activation, on the static
- * data as saved at the last emit: its list still names emissions whose outcome the closed
- * trigger learned after that emit, or still waits for. The ledger keeps those outcomes for the
- * node here, so that such a start emits nothing again that this process saw end; only what a
- * process that is gone emitted goes out again.
+ * What this process knows of a node's emissions, and settling at a trigger's start those the
+ * saved state lists as unsettled: a save restarts the trigger here on the state of the last emit,
+ * so only what a process that is gone emitted goes out again.
  */
 import type { Logger } from '../core/logger';
 import { eventCount, eventsOf, readUnsettled, restartPlan, UNSETTLED_MAX_AGE_MS, type KnownOutcome, type UnsettledEmission } from '../core/unsettled';
 import { MAX_EMISSIONS } from '../core/outcome';
-import type { Emission } from './engine';
-import type { AgainReason } from './redelivery';
-import { setUnsettled, type TriggerState } from './state';
+import type { Emission } from './engineDeps';
+import { setUnsettled, type TriggerState } from './triggerState';
+
+/** Why emails go out again: their execution crashed, or its outcome was lost with a restart. */
+export type AgainReason = 'crashed' | 'restart';
 
 export interface EmissionLedger {
 	/** By an emission's name (`at`): handed to n8n here and not reported yet, or reported. */

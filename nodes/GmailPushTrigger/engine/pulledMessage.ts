@@ -4,7 +4,7 @@
  */
 import type { Logger } from '../core/logger';
 import { decodeNotificationText } from '../core/notification';
-import type { MailboxEngine } from './engine';
+import type { MailboxEngine } from './mailboxEngine';
 
 export function pulledMessageHandler(engine: MailboxEngine, logger: Logger) {
 	return async (data: Buffer, meta: { id: string; publishTime: string }): Promise<void> => {
