@@ -15,7 +15,7 @@
 import { execFile } from 'child_process';
 import { promisify } from 'util';
 import path from 'path';
-import { GMAIL_PUBLISHER, PUBLISHER_ROLE } from '../nodes/GmailPushTrigger/core/setup';
+import { GMAIL_PUBLISHER, PUBLISHER_ROLE } from '../nodes/GmailPushTrigger/googleCloud/iam';
 import { pubSubAdminRoutes, startFakeIam } from '../test/support/fakeIam';
 import { startPubSubEmulator } from '../test/support/pubsubEmulator';
 import { PROJECT, startE2e, triggerWorkflow } from '../test/e2e/deliveryHarness';

@@ -10,7 +10,7 @@ import { http, selectedMajors, waitFor, type CredentialRef, type N8nSession, typ
 import { SERVICE_ACCOUNT, startStack } from '../support/stack';
 import { plainRequest, startPubSubEmulator, type PubSubEmulator } from '../support/pubsubEmulator';
 import { pubSubAdminRoutes, startFakeIam, type FakeIam } from '../support/fakeIam';
-import { GMAIL_PUBLISHER, PUBLISHER_ROLE } from '../../nodes/GmailPushTrigger/core/setup';
+import { GMAIL_PUBLISHER, PUBLISHER_ROLE } from '../../nodes/GmailPushTrigger/googleCloud/iam';
 
 jest.setTimeout(120_000);
 

@@ -13,7 +13,7 @@
  * dedupe record) in the DB unchanged, and (pull) no message taken from the production subscription.
  */
 import { startPubSubEmulator, type PubSubEmulator } from '../support/pubsubEmulator';
-import { GMAIL_PUBLISHER, PUBLISHER_ROLE } from '../../nodes/GmailPushTrigger/core/setup';
+import { GMAIL_PUBLISHER, PUBLISHER_ROLE } from '../../nodes/GmailPushTrigger/googleCloud/iam';
 import { pubSubAdminRoutes, startFakeIam, type FakeIam } from '../support/fakeIam';
 import { selectedMajors, sleep, waitFor, type ExecutionSummary, itemsOf } from '../support/n8n';
 import type { StoredMessage } from '../support/fakeGoogle';

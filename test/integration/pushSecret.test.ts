@@ -7,7 +7,7 @@
  */
 import type { IHttpRequestOptions, INode } from 'n8n-workflow';
 import { create } from '../../nodes/GmailPushTrigger/shell/lifecycle';
-import { GMAIL_PUBLISHER, PUBLISHER_ROLE } from '../../nodes/GmailPushTrigger/core/setup';
+import { GMAIL_PUBLISHER, PUBLISHER_ROLE } from '../../nodes/GmailPushTrigger/googleCloud/iam';
 import { SCOPES, type FakeGoogle } from '../support/fakeGoogle';
 import { pubSubAdminRoutes, startFakeIam, type FakeIam } from '../support/fakeIam';
 import { plainRequest, startPubSubEmulator, type PubSubEmulator } from '../support/pubsubEmulator';
