@@ -150,8 +150,8 @@ describe('a shared secret never shows when the push set-up fails', () => {
 
 		const error = await refusal(h);
 
-		expect(error.message).toMatch(/^Set-up check: Push endpoint: Subscription \S+ pushes to this node's Production URL, but its token=… differs/);
-		expect(error.description).toContain('✗ Push endpoint');
+		expect(error.message).toBe('Set-up check failed: Shared secret differs');
+		expect(error.description).toMatch(/<li><b>Shared secret differs<\/b>: \S+ pushes to this node's Production URL, but its token differs/);
 		expect(leaks(everything(error, h.logger))).toEqual([]);
 	});
 

@@ -166,7 +166,7 @@ export function panelDescription(lines: CheckLine[]): string {
 }
 
 function adviceHtml(a: Advice): string {
-	const parts = [`<b>${esc(a.title)}</b>${a.detail ? ` ${esc(a.detail)}` : ''}`];
+	const parts = [`<b>${esc(a.title)}</b>${a.detail ? `: ${esc(a.detail)}` : ''}`];
 	if (a.console) parts.push(`Console: ${esc(a.console)}${a.link ? ` (<a href="${esc(a.link)}" target="_blank">open</a>)` : ''}`);
 	if (a.gcloud) parts.push(`gcloud: <code>${esc(a.gcloud)}</code>`);
 	if (a.then) parts.push(esc(a.then));
