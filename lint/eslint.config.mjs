@@ -32,7 +32,7 @@ export default [
 		},
 	},
 	{
-		files: ['nodes/GmailPushTrigger/core/**/*.ts', 'nodes/GmailPushTrigger/transport/**/*.ts', 'nodes/GmailPushTrigger/engine/**/*.ts'],
+		files: ['nodes/GmailPushTrigger/core/**/*.ts', 'nodes/GmailPushTrigger/transport/**/*.ts', 'nodes/GmailPushTrigger/engine/**/*.ts', 'nodes/GmailPushTrigger/googleCloud/setUp.ts'],
 		rules: {
 			// No n8n context down here: these layers pass GmailApiError up, and the n8n shell turns
 			// it into a NodeApiError that says what to fix (shell/errors.ts) at the n8n boundary.

@@ -6,7 +6,8 @@
  *  - docs/test-step-pull.png: a pull trigger (node version 1.1) after "Execute step": the sample;
  *  - docs/credential-oauth2.png: the Gmail Push OAuth2 credential's dialog, signed in;
  *  - docs/set-up-check.png: a pull trigger whose topic Gmail may not publish to and whose
- *    subscription is missing: the set-up check's answer.
+ *    subscription is missing: the set-up check's answer (message and list; the toast is closed).
+ * With N8N_MAJOR=2 the files are named *-n8n2.png, so both versions' shots can sit side by side.
  *
  *   npm run build && npx ts-node --transpile-only scripts/screenshots.ts
  *
@@ -15,13 +16,14 @@
 import { execFile } from 'child_process';
 import { promisify } from 'util';
 import path from 'path';
-import { GMAIL_PUBLISHER, PUBLISHER_ROLE } from '../nodes/GmailPushTrigger/core/setup';
+import { GMAIL_PUBLISHER, PUBLISHER_ROLE } from '../nodes/GmailPushTrigger/googleCloud/iam';
 import { pubSubAdminRoutes, startFakeIam } from '../test/support/fakeIam';
 import { startPubSubEmulator } from '../test/support/pubsubEmulator';
 import { PROJECT, startE2e, triggerWorkflow } from '../test/e2e/deliveryHarness';
 
 async function main(): Promise<void> {
 	const major = process.env.N8N_MAJOR === '2' ? 2 : 1;
+	const named = (file: string) => (major === 2 ? file.replace(/\.png$/, '-n8n2.png') : file);
 	const emulator = await startPubSubEmulator();
 	const iam = await startFakeIam(emulator.baseUrl);
 	const ctx = await startE2e(major, { PUBSUB_EMULATOR_HOST: emulator.host });
@@ -49,7 +51,7 @@ async function main(): Promise<void> {
 
 		// Not execFileSync: the fake Google answers n8n from this process's event loop.
 		const shoot = async (workflowId: string, expectText: string, file: string) => {
-			const out = path.join(__dirname, '..', 'docs', file);
+			const out = path.join(__dirname, '..', 'docs', named(file));
 			try {
 				const { stdout } = await promisify(execFile)('node', [path.join(__dirname, 'ui-check.js'), '--url', ctx.session.n8n.baseUrl, '--workflow', workflowId, '--expect', expectText, '--out', out]);
 				process.stdout.write(stdout);
@@ -58,7 +60,7 @@ async function main(): Promise<void> {
 			}
 		};
 		const shootCredential = async (name: string, file: string) => {
-			const out = path.join(__dirname, '..', 'docs', file);
+			const out = path.join(__dirname, '..', 'docs', named(file));
 			try {
 				const { stdout } = await promisify(execFile)('node', [path.join(__dirname, 'ui-check.js'), '--url', ctx.session.n8n.baseUrl, '--credential', name, '--out', out]);
 				process.stdout.write(stdout);
@@ -74,7 +76,7 @@ async function main(): Promise<void> {
 		});
 		await shootCredential('Gmail Push OAuth2 account', 'credential-oauth2.png');
 		await shoot(goodId, 'Lunch on Friday?', 'test-step-pull.png');
-		await shoot(brokenId, 'Set-up check', 'set-up-check.png');
+		await shoot(brokenId, 'Set-up check failed', 'set-up-check.png');
 	} finally {
 		await ctx.close();
 		await iam.close();

@@ -55,6 +55,12 @@ async function firstVisible(page, selectors, timeout) {
 	throw new Error(`none of ${selectors.join(' | ')} became visible within ${timeout} ms`);
 }
 
+/** Closes n8n's notifications (Element Plus toasts), which cover the output panel. */
+async function closeToasts(page) {
+	const close = page.locator('.el-notification .el-notification__closeBtn');
+	for (let i = (await close.count().catch(() => 0)) - 1; i >= 0; i--) await close.nth(i).click().catch(() => undefined);
+}
+
 async function main() {
 	const args = parseArgs(process.argv);
 	const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ui-check-chromium-'));
@@ -130,6 +136,7 @@ async function main() {
 		const json = output.locator('[data-test-id="ndv-run-data-display-mode"]').getByText('JSON', { exact: true }).first();
 		if (await json.isVisible().catch(() => false)) await json.click();
 		await page.mouse.move(5, 5); // no hover tooltip over the panel
+		await closeToasts(page); // an error's toast covers the panel's lower right
 		await page.waitForTimeout(800); // let the panel finish rendering
 		step(`the output panel shows the item${args.expect ? ` ("${args.expect}")` : ''}`);
 		ok = true;

@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'fs';
 import path from 'path';
-import { publisherGranted } from '../../nodes/GmailPushTrigger/core/setup';
+import { publisherGranted } from '../../nodes/GmailPushTrigger/googleCloud/iam';
 import { GMAIL_READONLY } from '../support/fakeGoogle';
 import { pubSubAdminRoutes, startFakeIam, type FakeIam } from '../support/fakeIam';
 import { createFakeSheets, SHEETS_SCOPE, type FakeSheets } from '../support/fakeSheets';

@@ -8,7 +8,7 @@
  * node's retry budget nacks the message, the emulator redelivers it and the email is emitted
  * then (once); deactivation stops the watch; a wrong subscription fails activation by name.
  */
-import { GMAIL_PUBLISHER, PUBLISHER_ROLE, publisherGranted } from '../../nodes/GmailPushTrigger/core/setup';
+import { GMAIL_PUBLISHER, PUBLISHER_ROLE, publisherGranted } from '../../nodes/GmailPushTrigger/googleCloud/iam';
 import { pubSubAdminRoutes, startFakeIam, type FakeIam } from '../support/fakeIam';
 import { plainRequest, startPubSubEmulator, type PubSubEmulator } from '../support/pubsubEmulator';
 import { selectedMajors, sleep, waitFor } from '../support/n8n';

@@ -27,7 +27,7 @@ import {
 } from '../support/n8n';
 import { plainRequest, startPubSubEmulator, type PubSubEmulator } from '../support/pubsubEmulator';
 import { pubSubAdminRoutes, startFakeIam } from '../support/fakeIam';
-import { GMAIL_PUBLISHER, PUBLISHER_ROLE, publisherGranted } from '../../nodes/GmailPushTrigger/core/setup';
+import { GMAIL_PUBLISHER, PUBLISHER_ROLE, publisherGranted } from '../../nodes/GmailPushTrigger/googleCloud/iam';
 
 jest.setTimeout(120_000);
 

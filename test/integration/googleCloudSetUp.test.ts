@@ -1,14 +1,18 @@
 /**
- * The Google Cloud set-up (core/setup.ts) through our Pub/Sub admin transport, against Google's
+ * The Google Cloud set-up (googleCloud/setUp.ts) through our Pub/Sub admin transport, against Google's
  * real Pub/Sub emulator for topics and subscriptions and the fake IAM in front of it (the
  * emulator keeps no IAM). Each test uses its own project, so they share one emulator.
  */
 import { generateKeyPairSync } from 'crypto';
-import { failingLines } from '../../nodes/GmailPushTrigger/core/check';
-import { ensureGoogleCloud, GMAIL_PUBLISHER, ownerLabels, PUBLISHER_ROLE, removeMadeSubscription, type WantedSubscription } from '../../nodes/GmailPushTrigger/core/setup';
+import { failingLines } from '../../nodes/GmailPushTrigger/googleCloud/findings';
+import { GMAIL_PUBLISHER, PUBLISHER_ROLE } from '../../nodes/GmailPushTrigger/googleCloud/iam';
+import { ensureGoogleCloud, removeMadeSubscription } from '../../nodes/GmailPushTrigger/googleCloud/setUp';
+import { ownerLabels, type WantedSubscription } from '../../nodes/GmailPushTrigger/googleCloud/subscription';
+import { lineText, problemText } from '../../nodes/GmailPushTrigger/googleCloud/renderText';
 import { readConfig } from '../../nodes/GmailPushTrigger/shell/config';
-import { setUpGoogleCloud, type PushTarget } from '../../nodes/GmailPushTrigger/shell/googleCloud';
-import { runSetUpCheck } from '../../nodes/GmailPushTrigger/shell/setUpCheck';
+import { setUpGoogleCloud } from '../../nodes/GmailPushTrigger/googleCloud/activation';
+import { runSetUpCheck } from '../../nodes/GmailPushTrigger/googleCloud/runCheck';
+import type { PushTarget } from '../../nodes/GmailPushTrigger/googleCloud/wanted';
 import { serviceAccountAuth } from '../../nodes/GmailPushTrigger/transport/auth';
 import { createPubSubAdmin, PUBSUB_SCOPE } from '../../nodes/GmailPushTrigger/transport/pubsubAdmin';
 import { SCOPES, type FakeGoogle } from '../support/fakeGoogle';
@@ -161,7 +165,8 @@ describe('setting up Google Cloud for Gmail push', () => {
 		const report = await ensureGoogleCloud(admin(), topic, pull(topic, subscription));
 
 		expect(report.subscription).toBe('present');
-		expect(report.warnings).toEqual([expect.stringContaining(`${subscription} is deleted after 2678400s without activity`)]);
+		expect(report.warnings?.map((w) => w.code)).toEqual(['subscription-expires']);
+		expect(report.warnings?.map(problemText)).toEqual([expect.stringContaining(`${subscription} is deleted after 2678400s without activity`)]);
 	});
 
 	it('Gmail holding a role that publishes already needs no write', async () => {
@@ -259,7 +264,7 @@ describe('removing what the set-up made, after a deactivation', () => {
 });
 
 /**
- * Activation's set-up through the shell (shell/googleCloud.ts), with a hand-built n8n context: the
+ * Activation's set-up through n8n's side of it (googleCloud/activation.ts), with a hand-built n8n context: the
  * fake Google signs credentials in and serves Gmail, the fake IAM plays the caller's permissions
  * in front of the emulator. Activation either finds everything its delivery needs in place, or
  * fails saying what to grant: never a watch whose notifications reach no subscription.
@@ -351,7 +356,7 @@ describe('activation when Google refuses part of the set-up', () => {
 
 		expect(report).toMatchObject({ topic: 'created', grant: 'granted', subscription: 'created' });
 		expect(failingLines(lines)).toEqual([]);
-		expect(lines.find((l) => l.prerequisite === 'Gmail API')?.text).toContain(EMAIL);
+		expect(lineText(lines.find((l) => l.prerequisite === 'Gmail API')!)).toContain(EMAIL);
 		const since = fake.auth.jwtGrants.slice(grants);
 		expect(since.filter((g) => g.scope === PUBSUB_SCOPE).map((g) => g.sub)).toEqual([undefined, undefined]);
 		expect(since.filter((g) => g.scope === SCOPES.readonly).map((g) => g.sub)).toEqual([EMAIL]);

@@ -7,7 +7,7 @@
  */
 import type { IHttpRequestOptions, INode } from 'n8n-workflow';
 import { create } from '../../nodes/GmailPushTrigger/shell/lifecycle';
-import { GMAIL_PUBLISHER, PUBLISHER_ROLE } from '../../nodes/GmailPushTrigger/core/setup';
+import { GMAIL_PUBLISHER, PUBLISHER_ROLE } from '../../nodes/GmailPushTrigger/googleCloud/iam';
 import { SCOPES, type FakeGoogle } from '../support/fakeGoogle';
 import { pubSubAdminRoutes, startFakeIam, type FakeIam } from '../support/fakeIam';
 import { plainRequest, startPubSubEmulator, type PubSubEmulator } from '../support/pubsubEmulator';
@@ -150,8 +150,8 @@ describe('a shared secret never shows when the push set-up fails', () => {
 
 		const error = await refusal(h);
 
-		expect(error.message).toMatch(/^Set-up check: Push endpoint: Subscription \S+ pushes to this node's Production URL, but its token=… differs/);
-		expect(error.description).toContain('✗ Push endpoint');
+		expect(error.message).toBe('Set-up check failed: Shared secret differs');
+		expect(error.description).toMatch(/<li><b>Shared secret differs<\/b>: \S+ pushes to this node's Production URL, but its token differs/);
 		expect(leaks(everything(error, h.logger))).toEqual([]);
 	});
 

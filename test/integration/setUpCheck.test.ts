@@ -1,12 +1,16 @@
 /**
- * The set-up check (core/check.ts) through our real transports: the Gmail port against the fake
+ * The set-up check (googleCloud/check.ts) through our real transports: the Gmail port against the fake
  * Gmail, the Pub/Sub admin against Google's real Pub/Sub emulator behind the fake IAM (which
  * also plays a disabled API and an organisation policy). Every wrong prerequisite gives its own
  * line saying what to do; the check itself changes nothing.
  */
-import { checkSetUp, failingLines, formatCheck, unverifiedLines, type CheckLine, type SetUpCheckInput } from '../../nodes/GmailPushTrigger/core/check';
-import type { SetUpRefusal } from '../../nodes/GmailPushTrigger/core/refusal';
-import { ensureGoogleCloud, GMAIL_PUBLISHER, PubSubAdminError, type WantedSubscription } from '../../nodes/GmailPushTrigger/core/setup';
+import { checkSetUp, type SetUpCheckInput } from '../../nodes/GmailPushTrigger/googleCloud/check';
+import { codesOf, failingLines, unverifiedLines, type CheckLine, type SetUpRefusal } from '../../nodes/GmailPushTrigger/googleCloud/findings';
+import { GMAIL_PUBLISHER } from '../../nodes/GmailPushTrigger/googleCloud/iam';
+import { formatCheck, lineText } from '../../nodes/GmailPushTrigger/googleCloud/renderText';
+import { ensureGoogleCloud } from '../../nodes/GmailPushTrigger/googleCloud/setUp';
+import type { WantedSubscription } from '../../nodes/GmailPushTrigger/googleCloud/subscription';
+import { PubSubAdminError } from '../../nodes/GmailPushTrigger/transport/pubsubAdminPort';
 import type { RequestingAuth } from '../../nodes/GmailPushTrigger/transport/auth';
 import { createPubSubAdmin } from '../../nodes/GmailPushTrigger/transport/pubsubAdmin';
 import { SCOPES, type FakeGoogle } from '../support/fakeGoogle';
@@ -57,7 +61,12 @@ async function check(input: Partial<SetUpCheckInput> & Pick<SetUpCheckInput, 'to
 }
 
 const statusOf = (lines: CheckLine[]) => Object.fromEntries(lines.map((l) => [l.prerequisite, l.status]));
-const lineOf = (lines: CheckLine[], prerequisite: CheckLine['prerequisite']) => lines.find((l) => l.prerequisite === prerequisite)?.text ?? '';
+/** A line in words, as the log and an activation error show it. */
+const lineOf = (lines: CheckLine[], prerequisite: CheckLine['prerequisite']) => {
+	const line = lines.find((l) => l.prerequisite === prerequisite);
+	return line ? lineText(line) : '';
+};
+const codeOf = (lines: CheckLine[], prerequisite: CheckLine['prerequisite']) => codesOf(lines.find((l) => l.prerequisite === prerequisite));
 
 describe('the set-up check', () => {
 	it('everything in place (pull): every prerequisite holds, one line each, and nothing is written', async () => {
@@ -87,6 +96,7 @@ describe('the set-up check', () => {
 		const lines = await check({ topic, subscription: pull(topic, subscription) });
 
 		expect(failingLines(lines).map((l) => l.prerequisite)).toEqual(['Topic', "Gmail's publisher grant", 'Subscription']);
+		expect([...codeOf(lines, 'Topic'), ...codeOf(lines, "Gmail's publisher grant"), ...codeOf(lines, 'Subscription')]).toEqual(['topic-missing', 'publisher-grant-missing', 'subscription-missing']);
 		expect(lineOf(lines, 'Topic')).toContain(`gcloud pubsub topics create gmail-push --project=${id}`);
 		expect(lineOf(lines, "Gmail's publisher grant")).toContain(`--member=${GMAIL_PUBLISHER} --role=roles/pubsub.publisher`);
 		expect(lineOf(lines, 'Subscription')).toContain(`gcloud pubsub subscriptions create gmail-push-n8n --topic=${topic} --expiration-period=never`);
@@ -113,6 +123,7 @@ describe('the set-up check', () => {
 		const lines = await check({ topic, subscription: pull(topic, subscription) });
 
 		expect(failingLines(lines).map((l) => l.prerequisite)).toEqual(['Gmail API']);
+		expect(codeOf(lines, 'Gmail API')).toEqual(['api-disabled']);
 		expect(lineOf(lines, 'Gmail API')).toContain(`https://console.cloud.google.com/apis/library/gmail.googleapis.com?project=${id}`);
 	});
 
@@ -133,6 +144,7 @@ describe('the set-up check', () => {
 
 		const noGmail = await check({ topic, subscription: pull(topic, subscription) }, { gmailScopes: [SCOPES.labels] });
 		expect(failingLines(noGmail).map((l) => l.prerequisite)).toEqual(['Credential scopes']);
+		expect(codeOf(noGmail, 'Credential scopes')).toEqual(['scope-missing']);
 		expect(lineOf(noGmail, 'Credential scopes')).toContain(SCOPES.readonly);
 
 		const noPubSub = await check({ topic, subscription: pull(topic, subscription) }, { adminScopes: [SCOPES.readonly] });
@@ -156,6 +168,7 @@ describe('the set-up check', () => {
 		const lines = await check({ topic, subscription: pull(topic, subscription), setUpOn: true, grantRefusal: (refused as Error).message });
 
 		expect(failingLines(lines).map((l) => l.prerequisite)).toEqual(['Organisation policy']);
+		expect(codeOf(lines, 'Organisation policy')).toEqual(['org-policy-refused']);
 		expect(lineOf(lines, 'Organisation policy')).toMatch(/permitted customer.*iam\.allowedPolicyMemberDomains/);
 		expect(statusOf(lines)[`Gmail's publisher grant`]).toBe('at-activation');
 	});
@@ -170,6 +183,7 @@ describe('the set-up check', () => {
 		const lines = await check({ topic, subscription: pull(topic, subscription), setUpOn: true });
 
 		expect(failingLines(lines).map((l) => l.prerequisite)).toEqual(['Subscription']);
+		expect(codeOf(lines, 'Subscription')).toEqual(['subscription-wrong-topic']);
 		expect(lineOf(lines, 'Subscription')).toContain(`is attached to ${other}, not to ${topic}`);
 	});
 
@@ -183,6 +197,7 @@ describe('the set-up check', () => {
 
 		const moved = await check({ delivery: 'push', topic, subscription: push(topic, subscription, 'https://n8n.example.org/webhook/abc/webhook') });
 		expect(failingLines(moved).map((l) => l.prerequisite)).toEqual(['Push endpoint']);
+		expect(codeOf(moved, 'Push endpoint')).toEqual(['push-endpoint-differs']);
 		expect(lineOf(moved, 'Push endpoint')).toContain(`pushes to ${URL_}, not to this node's Production URL https://n8n.example.org/webhook/abc/webhook`);
 
 		const otherSigner = await check({ delivery: 'push', topic, subscription: { ...push(topic, subscription), oidc: { serviceAccountEmail: 'someone@else.iam.gserviceaccount.com' } } });

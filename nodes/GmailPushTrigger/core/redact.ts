@@ -48,3 +48,43 @@ export function tokensOf(endpoint: string | undefined): string[] {
 export function withoutTokens(endpoint: string): string {
 	return endpoint.replace(/([?&])token=[^&#]*(&?)/g, (_match, separator: string, next: string) => (next ? separator : '')).replace(/\?(?=#|$)/, '');
 }
+
+/** The parts of an error n8n shows, logs or saves with an execution. */
+type ShownError = Error & { description?: string | null; messages?: unknown[]; errorResponse?: unknown; cause?: unknown };
+
+/**
+ * The error with every push token masked where n8n shows, logs or saves it (message,
+ * description, stack, messages, the raw response): the last stop before n8n, whatever made the
+ * text. Changed in place, so its class and HTTP code stay.
+ */
+export function withoutSecrets<E>(error: E, endpoints: Array<string | undefined> = []): E {
+	if (!(error instanceof Error)) return typeof error === 'string' ? (redact(error, endpoints) as E) : error;
+	const shown = error as ShownError;
+	const mask = (text: string) => redact(text, endpoints);
+	shown.message = mask(shown.message);
+	if (typeof shown.stack === 'string') shown.stack = mask(shown.stack);
+	if (typeof shown.description === 'string') shown.description = mask(shown.description);
+	if (Array.isArray(shown.messages)) shown.messages = shown.messages.map((m) => (typeof m === 'string' ? mask(m) : m));
+	for (const key of ['errorResponse', 'cause'] as const) {
+		const value = shown[key];
+		// Plain data (Google's answer) only: an Error cause is not saved by n8n (ExecutionBaseError.toJSON).
+		if (value && typeof value === 'object' && !(value instanceof Error)) shown[key] = maskedData(value, mask);
+	}
+	return error;
+}
+
+function maskedData(value: object, mask: (text: string) => string): unknown {
+	let json: string;
+	try {
+		json = JSON.stringify(value);
+	} catch {
+		return value; // circular: not what n8n can save either
+	}
+	const masked = mask(json);
+	if (masked === json) return value;
+	try {
+		return JSON.parse(masked) as unknown;
+	} catch {
+		return masked;
+	}
+}

@@ -14,17 +14,20 @@ import type { IHookFunctions } from 'n8n-workflow';
 import { redact } from '../core/redact';
 import { watchVerdict, type WatchState } from '../core/watch';
 import { readConfig, readPushAuth, type TriggerConfig } from './config';
-import { removeMadeSubscriptionLater, setUpGoogleCloud, subscriptionNameFor, type PushTarget } from './googleCloud';
+import { setUpGoogleCloud } from '../googleCloud/activation';
+import { subscriptionNameFor, type PushTarget } from '../googleCloud/wanted';
+import { removeMadeSubscriptionLater } from './subscriptionRemoval';
 import { cancelRemoval } from './removal';
 import { whileGrantPropagates } from '../transport/retry';
 import type { PushAuthConfig } from '../transport/pushAuth';
 import { engineKeyOf, gmailPortFor, stateOf } from './context';
 import { ensureWatch } from '../engine/watchKeeper';
-import { toNodeApiError, withoutSecrets } from './errors';
+import { toNodeApiError } from './errors';
+import { withoutSecrets } from '../core/redact';
 import { catchUpState, forgetWatch, type TriggerState } from '../engine/triggerState';
 import { findEngine, forgetFailures, forgetRecordedWatch, recordedWatch, watchBookFor, watchedByOthers } from './runtime';
 import { productionUrlOf, scheduleSelfTestCall } from './testRun';
-import { testRunSetUpProblem, withSetUpCheck } from './setUpCheck';
+import { testRunSetUpProblem, withSetUpCheck } from '../googleCloud/runCheck';
 import { pushReachesTrigger, pushUnreachableError } from './queueMode';
 
 function isManual(context: IHookFunctions): boolean {

@@ -8,7 +8,7 @@ import { normalisePrivateKey, OAUTH2_CREDENTIAL_TYPE, SERVICE_ACCOUNT_CREDENTIAL
 import type { PubSubAuth, PubSubSubscriber } from '../transport/pubsub';
 import type { TriggerConfig } from './config';
 import { forgetRecordedWatch, watchedByOthers } from './runtime';
-import { withSetUpCheck } from './setUpCheck';
+import { withSetUpCheck } from '../googleCloud/runCheck';
 
 /** Pull delivery's StreamingPull reader, handing each notification to the engine. */
 export async function startSubscriber(

@@ -24,9 +24,11 @@ import { toExecutionData } from './state';
 import { redelivery } from './redelivery';
 import { resumeUnsettled } from '../engine/emissionLedger';
 import { startSubscriber } from './pullDelivery';
-import { removeMadeSubscriptionLater, removePreviousSubscriptionLater, setUpGoogleCloud, subscriptionNameFor } from './googleCloud';
+import { setUpGoogleCloud } from '../googleCloud/activation';
+import { subscriptionNameFor } from '../googleCloud/wanted';
+import { removeMadeSubscriptionLater, removePreviousSubscriptionLater } from './subscriptionRemoval';
 import { readersOf, readSubscription } from './removal';
-import { testRunSetUpProblem, withSetUpCheck } from './setUpCheck';
+import { testRunSetUpProblem, withSetUpCheck } from '../googleCloud/runCheck';
 import { whileGrantPropagates } from '../transport/retry';
 import { pushReachesTrigger, pushUnreachableError } from './queueMode';
 

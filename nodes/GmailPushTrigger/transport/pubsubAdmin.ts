@@ -1,10 +1,10 @@
 /**
  * Pub/Sub administration over its REST API (v1): the topic, its IAM policy and the
- * subscription, for the set-up in core/setup.ts. Through the credential's `request`, as the
+ * subscription, for the set-up in googleCloud/. Through the credential's `request`, as the
  * Gmail port, so no gRPC client is loaded for a few admin calls.
  */
 import type { JWT } from 'google-auth-library';
-import { PubSubAdminError, type IamPolicy, type PubSubAdminPort, type PubSubSubscription } from '../core/setup';
+import { PubSubAdminError, type IamPolicy, type PubSubAdminPort, type PubSubSubscription } from './pubsubAdminPort';
 import {
 	N8nOAuth2Auth,
 	SERVICE_ACCOUNT_CREDENTIAL_TYPE,
