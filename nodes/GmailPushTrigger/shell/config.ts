@@ -92,22 +92,54 @@ export function readConfig(context: ParameterReader): TriggerConfig {
 	const problem = delivery === 'poll' ? undefined : topicNameProblem(topicName);
 	if (problem) throw new NodeOperationError(node, problem, { description: 'Example: projects/my-project/topics/gmail-push' });
 	const setUpGoogleCloud = delivery !== 'poll' && context.getNodeParameter('setUpGoogleCloud', false) === true;
-	let subscriptionName: string | undefined;
+	const subscriptionName = readSubscriptionName(context, delivery, setUpGoogleCloud);
+	const { sync, output, options } = readSyncOptions(context);
+	const minutes = (value: unknown, fallback: number) => (Number(value) > 0 ? Number(value) : fallback) * 60 * 1000;
+	const syncAfterMs =
+		delivery === 'poll'
+			? minutes(context.getNodeParameter('pollIntervalMinutes', 1), 1)
+			: minutes(options.safetyNetMinutes, 60);
+
+	return {
+		authentication: String(context.getNodeParameter('authentication', 'oAuth2')) as AuthenticationMethod,
+		delivery,
+		watch: { topicName, labelIds: sync.labelIds, labelFilterBehavior: sync.labelFilterBehavior },
+		output,
+		render: { downloadAttachments: output === 'email' && options.downloadAttachments === true },
+		attachmentPrefix: String(options.dataPropertyAttachmentsPrefixName ?? '').trim() || DEFAULT_ATTACHMENT_PREFIX,
+		syncAfterMs,
+		...(subscriptionName !== undefined && { subscriptionName }),
+		setUpGoogleCloud,
+		catchUp: {
+			...DEFAULT_CATCH_UP,
+			...(Number(options.catchUpWindowHours) > 0 && { maxWindowMs: Number(options.catchUpWindowHours) * 60 * 60 * 1000 }),
+		},
+		sync,
+	};
+}
+
+/** pull: required; push with the set-up: optional; poll: none. */
+function readSubscriptionName(context: ParameterReader, delivery: Delivery, setUpGoogleCloud: boolean): string | undefined {
+	const node = context.getNode();
 	if (delivery === 'push' && setUpGoogleCloud) {
 		// Optional for push: empty, the set-up names the subscription after the workflow.
 		const given = String(context.getNodeParameter('subscriptionName', '')).trim();
 		const subscriptionProblem = given ? subscriptionNameProblem(given) : undefined;
 		if (subscriptionProblem) throw new NodeOperationError(node, subscriptionProblem, { description: 'Example: projects/my-project/subscriptions/gmail-push-n8n, or leave it empty' });
-		if (given) subscriptionName = given;
+		return given || undefined;
 	}
-	if (delivery === 'pull') {
-		subscriptionName = String(context.getNodeParameter('subscriptionName', '')).trim();
-		const subscriptionProblem = subscriptionNameProblem(subscriptionName);
-		if (subscriptionProblem) {
-			throw new NodeOperationError(node, subscriptionProblem, { description: 'Example: projects/my-project/subscriptions/gmail-push-n8n' });
-		}
+	if (delivery !== 'pull') return undefined;
+	const subscriptionName = String(context.getNodeParameter('subscriptionName', '')).trim();
+	const subscriptionProblem = subscriptionNameProblem(subscriptionName);
+	if (subscriptionProblem) {
+		throw new NodeOperationError(node, subscriptionProblem, { description: 'Example: projects/my-project/subscriptions/gmail-push-n8n' });
 	}
+	return subscriptionName;
+}
 
+/** Events, labels, output and filters: what a sync reads and how it shapes the items. */
+function readSyncOptions(context: ParameterReader): { sync: SyncOptions; output: OutputMode; options: IDataObject } {
+	const node = context.getNode();
 	const events = stringList(context.getNodeParameter('events', ['messageAdded']));
 	const unknown = events.filter((e) => !HISTORY_TYPES.includes(e as HistoryType));
 	if (unknown.length > 0 || events.length === 0) {
@@ -124,44 +156,28 @@ export function readConfig(context: ParameterReader): TriggerConfig {
 	}
 	const options = (context.getNodeParameter('options', {}) ?? {}) as IDataObject;
 	const filters = (context.getNodeParameter('filters', {}) ?? {}) as IDataObject;
+	const search = searchOf(node, filters);
+	const sync: SyncOptions = {
+		events: events as HistoryType[],
+		labelIds,
+		labelFilterBehavior,
+		includeDrafts: options.includeDrafts === true,
+		includeSpamTrash: filters.includeSpamTrash === true,
+		...(search && { search }),
+		...fetchFormat(output),
+		...(output === 'email' && { maxEvents: WHOLE_EMAIL_MAX_EVENTS }),
+	};
+	return { sync, output, options };
+}
+
+/** The same query n8n's Gmail Trigger builds from these filters. */
+function searchOf(node: INode, filters: IDataObject): string {
 	const readStatus = String(filters.readStatus ?? 'both');
 	if (!['both', 'unread', 'read'].includes(readStatus)) {
 		throw new NodeOperationError(node, `Read Status must be "both", "unread" or "read" (got "${readStatus}")`);
 	}
 	const sender = String(filters.sender ?? '').trim();
-	// The same query n8n's Gmail Trigger builds from these filters.
-	const search = [String(filters.q ?? '').trim(), sender && `from:${sender}`, readStatus !== 'both' && `is:${readStatus}`]
+	return [String(filters.q ?? '').trim(), sender && `from:${sender}`, readStatus !== 'both' && `is:${readStatus}`]
 		.filter(Boolean)
 		.join(' ');
-	const minutes = (value: unknown, fallback: number) => (Number(value) > 0 ? Number(value) : fallback) * 60 * 1000;
-	const syncAfterMs =
-		delivery === 'poll'
-			? minutes(context.getNodeParameter('pollIntervalMinutes', 1), 1)
-			: minutes(options.safetyNetMinutes, 60);
-
-	return {
-		authentication: String(context.getNodeParameter('authentication', 'oAuth2')) as AuthenticationMethod,
-		delivery,
-		watch: { topicName, labelIds, labelFilterBehavior },
-		output,
-		render: { downloadAttachments: output === 'email' && options.downloadAttachments === true },
-		attachmentPrefix: String(options.dataPropertyAttachmentsPrefixName ?? '').trim() || DEFAULT_ATTACHMENT_PREFIX,
-		syncAfterMs,
-		...(subscriptionName !== undefined && { subscriptionName }),
-		setUpGoogleCloud,
-		catchUp: {
-			...DEFAULT_CATCH_UP,
-			...(Number(options.catchUpWindowHours) > 0 && { maxWindowMs: Number(options.catchUpWindowHours) * 60 * 60 * 1000 }),
-		},
-		sync: {
-			events: events as HistoryType[],
-			labelIds,
-			labelFilterBehavior,
-			includeDrafts: options.includeDrafts === true,
-			includeSpamTrash: filters.includeSpamTrash === true,
-			...(search && { search }),
-			...fetchFormat(output),
-			...(output === 'email' && { maxEvents: WHOLE_EMAIL_MAX_EVENTS }),
-		},
-	};
 }

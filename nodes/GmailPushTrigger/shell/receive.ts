@@ -10,7 +10,7 @@ import { decodePushBody } from '../core/notification';
 import { GmailApiError } from '../core/port';
 import { readConfig, readPushAuth } from './config';
 import { isSelfTestCall, SELF_TEST_HEADER } from './testRun';
-import { newestSample } from './subscribe';
+import { newestSample } from './sample';
 import { toExecutionData } from './state';
 import { storeAttachments } from './binary';
 import { toNodeApiError } from './errors';

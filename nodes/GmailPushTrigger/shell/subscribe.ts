@@ -10,26 +10,24 @@
  */
 import { NodeOperationError, type ITriggerFunctions, type ITriggerResponse } from 'n8n-workflow';
 import type { GmailPort } from '../core/port';
-import { passesLabelFilter, spamTrashWanted } from '../core/filters';
-import { type SyncedEvent } from '../core/historyEvent';
-import { toOutputItem, type OutputItem } from '../core/output';
 import { storeAttachments } from './binary';
 import { readConfig, type TriggerConfig } from './config';
 import { engineKeyOf, gmailPortFor, stateOf } from './context';
 import { MailboxEngine } from '../engine/mailboxEngine';
 import { lastingFailureError, toNodeApiError } from './errors';
 import { dropLedgerIfIdle, emissionLedgerFor, enterTrigger, failureRecordFor, forgetFailures, forgetRecordedWatch, holdWatch, registerEngine, watchBookFor, watchedByOthers } from './runtime';
-import { isRestart } from './lifecycle';
 import { toExecutionData } from './state';
-import { redelivery } from './redelivery';
-import { resumeUnsettled } from '../engine/emissionLedger';
+import { newestSample } from './sample';
+import { redelivery, type Redelivery } from './redelivery';
+import { resumeUnsettled, type EmissionLedger } from '../engine/emissionLedger';
 import { startSubscriber } from './pullDelivery';
-import { setUpGoogleCloud } from '../googleCloud/activation';
+// Types only: @google-cloud/pubsub (gRPC, protobufs) is loaded when pull delivery starts.
+import type { PubSubSubscriber } from '../transport/pubsub';
 import { subscriptionNameFor } from '../googleCloud/wanted';
 import { removeMadeSubscriptionLater, removePreviousSubscriptionLater } from './subscriptionRemoval';
 import { readersOf, readSubscription } from './removal';
-import { testRunSetUpProblem, withSetUpCheck } from '../googleCloud/runCheck';
-import { whileGrantPropagates } from '../transport/retry';
+import { testRunSetUpProblem } from '../googleCloud/runCheck';
+import { WATCH_AT_START } from './watchAtStart';
 import { pushReachesTrigger, pushUnreachableError } from './queueMode';
 
 /** How often the timer looks at its duties (they themselves are due hourly or daily). */
@@ -94,22 +92,83 @@ async function startTrigger(
 	stopReading: () => void,
 ): Promise<ITriggerResponse> {
 	if (config.delivery === 'push' && !pushReachesTrigger()) throw pushUnreachableError(context.getNode());
-	// n8n restarts a trigger that reported a failure at once: while the back-off lasts, fail that
-	// activation with the same error (no Google call), so the editor keeps showing what to fix.
+	refuseDuringBackOff(context, config, key);
+	const errors = errorReporter(context);
+	const ledger = emissionLedgerFor(key);
+	const tracking = redelivery(context, () => engine, errors.report, ledger);
+	const engine = newEngine(context, config, port, key, tracking.deliver, errors.report);
+
+	// Awaited before we return: n8n saves the static data right after activation, so the
+	// cursor and watch set here survive a restart even before the first email.
+	await WATCH_AT_START[config.delivery](context, config, engine, key);
+	const watcher = holdMailboxWatch(context, config, engine, key);
+	const pulled = config.delivery === 'pull' ? config.subscriptionName : undefined;
+	const subscriber = pulled ? await startSubscriber({ context, config, port, engine, key }, pulled, errors.report, watcher) : undefined;
+	const unregister = config.delivery === 'push' ? registerEngine(key, engine) : () => undefined;
+	const timer = startDuties(context, config, engine, key, ledger, tracking);
+	await forgetPreviousSubscription(context, config, subscriptionName);
+
+	const running: RunningTrigger = { context, config, port, key, engine, ledger, watcher, subscriber, errors, stop: [stopReading, () => clearInterval(timer), unregister] };
+	return { closeFunction: async () => await closeTrigger(running) };
+}
+
+/** What closeFunction undoes. */
+interface RunningTrigger {
+	context: ITriggerFunctions;
+	config: TriggerConfig;
+	port: GmailPort;
+	key: string;
+	engine: MailboxEngine;
+	ledger: EmissionLedger;
+	watcher: MailboxWatch | undefined;
+	subscriber: PubSubSubscriber | undefined;
+	errors: ErrorReporter;
+	/** Stops reading the subscription, the timer and the webhook's way to the engine. */
+	stop: Array<() => void>;
+}
+
+type MailboxWatch = ReturnType<typeof holdWatch>;
+
+/**
+ * After a reported error n8n closes the trigger and adds it again later, with a back-off that
+ * may outlast the removal's wait: that close is no deactivation.
+ */
+interface ErrorReporter {
+	report: (error: Error) => void;
+	reported: boolean;
+}
+
+function errorReporter(context: ITriggerFunctions): ErrorReporter {
+	const errors: ErrorReporter = {
+		reported: false,
+		report: (error) => {
+			errors.reported = true;
+			context.emitError(error);
+		},
+	};
+	return errors;
+}
+
+/**
+ * n8n restarts a trigger that reported a failure at once: while the back-off lasts, fail that
+ * activation with the same error (no Google call), so the editor keeps showing what to fix.
+ */
+function refuseDuringBackOff(context: ITriggerFunctions, config: TriggerConfig, key: string): void {
 	const episode = failureRecordFor(key).episode;
 	if (episode && Date.now() < episode.until) {
 		throw lastingFailureError(context.getNode(), episode.error, { topicName: config.watch.topicName, during: 'sync' });
 	}
-	// After a reported error n8n closes the trigger and adds it again later, with a back-off that
-	// may outlast the removal's wait: that close is no deactivation.
-	let reportedError = false;
-	const reportError = (error: Error) => {
-		reportedError = true;
-		context.emitError(error);
-	};
-	const ledger = emissionLedgerFor(key);
-	const tracking = redelivery(context, () => engine, reportError, ledger);
-	const engine: MailboxEngine = new MailboxEngine({
+}
+
+function newEngine(
+	context: ITriggerFunctions,
+	config: TriggerConfig,
+	port: GmailPort,
+	key: string,
+	deliver: Redelivery['deliver'],
+	reportError: (error: Error) => void,
+): MailboxEngine {
+	return new MailboxEngine({
 		port,
 		state: stateOf(context),
 		sync: config.sync,
@@ -118,7 +177,7 @@ async function startTrigger(
 		prepare: async (items) => await storeAttachments(context, items, config.attachmentPrefix),
 		watch: config.watch,
 		catchUp: config.catchUp,
-		deliver: tracking.deliver,
+		deliver,
 		logger: context.logger,
 		failures: failureRecordFor(key),
 		watchBook: watchBookFor,
@@ -128,23 +187,21 @@ async function startTrigger(
 		onLastingFailure: (error, during) =>
 			reportError(lastingFailureError(context.getNode(), error, { topicName: config.watch.topicName, during, watchExpiration: stateOf(context).watch?.expiration })),
 	});
+}
 
-	// Awaited before we return: n8n saves the static data right after activation, so the
-	// cursor and watch set here survive a restart even before the first email.
-	await WATCH_AT_START[config.delivery](context, config, engine, key);
-
-	// One Gmail watch per mailbox: say so when another active trigger here already has it.
+/** One Gmail watch per mailbox: say so when another active trigger here already has it. */
+function holdMailboxWatch(context: ITriggerFunctions, config: TriggerConfig, engine: MailboxEngine, key: string): MailboxWatch | undefined {
 	const watcher = config.delivery !== 'poll' && engine.state.emailAddress !== undefined ? holdWatch(engine.state.emailAddress, key) : undefined;
 	if (watcher && watcher.others.length > 0) {
 		context.logger.warn(
 			`Gmail Push Trigger: ${engine.state.emailAddress} is already watched by another active Gmail Push Trigger in this n8n; Gmail keeps one watch per mailbox, so both share it (and its topic and labels: the last activation's win)`,
 		);
 	}
+	return watcher;
+}
 
-	const pulled = config.delivery === 'pull' ? config.subscriptionName : undefined;
-	const subscriber = pulled ? await startSubscriber({ context, config, port, engine, key }, pulled, reportError, watcher) : undefined;
-
-	const unregister = config.delivery === 'push' ? registerEngine(key, engine) : () => undefined;
+/** Re-emits what the saved state lists as unsettled, syncs at once, then starts the timer. */
+function startDuties(context: ITriggerFunctions, config: TriggerConfig, engine: MailboxEngine, key: string, ledger: EmissionLedger, tracking: Redelivery): NodeJS.Timeout {
 	const tickMs = Math.min(TICK_MS, config.syncAfterMs);
 	// The last sync usually ended a few ms after a tick, so "syncAfterMs since the last sync" is
 	// a few ms short at the tick it is meant for: sync at the tick nearest to it instead, or a
@@ -158,61 +215,35 @@ async function startTrigger(
 	tick();
 	const timer = setInterval(tick, tickMs);
 	timer.unref?.();
-	await forgetPreviousSubscription(context, config, subscriptionName);
-
-	return {
-		closeFunction: async () => {
-			stopReading();
-			clearInterval(timer);
-			unregister();
-			await engine.close();
-			if (ledger.current?.state === engine.state) ledger.current = undefined;
-			dropLedgerIfIdle(key, ledger);
-			watcher?.release();
-			// The process keeps nothing of a trigger that left, but a reported error's back-off.
-			forgetRecordedWatch(key);
-			if (!reportedError) forgetFailures(key);
-			if (subscriber) {
-				await subscriber.close();
-				try {
-					if (!watchedByOthers(engine.state.emailAddress, key)) await port.stop();
-				} catch (error) {
-					context.logger.warn(`Gmail Push Trigger: users.stop failed, the watch will lapse on its own: ${(error as Error).message}`);
-				}
-				if (!reportedError) {
-					await removeMadeSubscriptionLater(context, config).catch((error: Error) =>
-						context.logger.warn(`Gmail Push Trigger: the pull subscription the node made is kept: ${error.message}`),
-					);
-				}
-			}
-		},
-	};
+	return timer;
 }
 
-/** Each delivery's watch (or cursor) at the trigger's start; a failure names what to fix. */
-const WATCH_AT_START: Record<TriggerConfig['delivery'], (context: ITriggerFunctions, config: TriggerConfig, engine: MailboxEngine, key: string) => Promise<void>> = {
-	pull: async (context, config, engine, key) => {
-		// Before the watch: Gmail refuses to watch a topic it may not publish to.
-		const setUp = await setUpGoogleCloud(context, config);
-		// closeFunction stopped the watch at the last shutdown: always watch anew.
-		await failingWithSetUpCheck(context, config, async () => await whileGrantPropagates(setUp?.grant === 'granted', async () => await engine.ensureWatch(key, { force: true })));
-	},
-	push: async (context, config, engine, key) => {
-		// create() set up and watched just before (n8n: see docs/n8n-behaviour.md#activation-order): its
-		// watch is taken over. On a restart create() may not have run: watch anyway, without failing the start.
-		await failingWithSetUpCheck(context, config, async () => {
-			if (isRestart(context.getActivationMode())) await engine.ensureWatchOnRestart(key);
-			else await engine.ensureWatch(key, { force: true });
-		});
-	},
-	poll: async (context, config, engine) => await failingWithSetUpCheck(context, config, async () => await engine.ensureCursor()),
-};
+async function closeTrigger(trigger: RunningTrigger): Promise<void> {
+	const { engine, ledger, key } = trigger;
+	for (const stop of trigger.stop) stop();
+	await engine.close();
+	if (ledger.current?.state === engine.state) ledger.current = undefined;
+	dropLedgerIfIdle(key, ledger);
+	trigger.watcher?.release();
+	// The process keeps nothing of a trigger that left, but a reported error's back-off.
+	forgetRecordedWatch(key);
+	if (!trigger.errors.reported) forgetFailures(key);
+	if (trigger.subscriber) await closePull(trigger, trigger.subscriber);
+}
 
-async function failingWithSetUpCheck(context: ITriggerFunctions, config: TriggerConfig, watch: () => Promise<unknown>): Promise<void> {
+/** Pull: the subscriber, the watch (unless another trigger shares it), the subscription it made. */
+async function closePull(trigger: RunningTrigger, subscriber: PubSubSubscriber): Promise<void> {
+	const { context, config, port, engine, key } = trigger;
+	await subscriber.close();
 	try {
-		await watch();
+		if (!watchedByOthers(engine.state.emailAddress, key)) await port.stop();
 	} catch (error) {
-		throw await withSetUpCheck(toNodeApiError(context.getNode(), error, { topicName: config.watch.topicName, during: 'watch' }), context, config);
+		context.logger.warn(`Gmail Push Trigger: users.stop failed, the watch will lapse on its own: ${(error as Error).message}`);
+	}
+	if (!trigger.errors.reported) {
+		await removeMadeSubscriptionLater(context, config).catch((error: Error) =>
+			context.logger.warn(`Gmail Push Trigger: the pull subscription the node made is kept: ${error.message}`),
+		);
 	}
 }
 
@@ -241,28 +272,4 @@ async function forgetPreviousSubscription(context: ITriggerFunctions, config: Tr
 	await removePreviousSubscriptionLater(context, config, previous).catch((error: Error) =>
 		context.logger.warn(`Gmail Push Trigger: subscription ${previous}, which the node no longer uses, is kept: ${error.message}`),
 	);
-}
-
-/** The newest email that passes the node's filters, shaped like a real item. */
-export async function newestSample(port: GmailPort, config: TriggerConfig, context: Pick<ITriggerFunctions, 'getNode'>): Promise<OutputItem> {
-	const { sync } = config;
-	const include = sync.labelFilterBehavior === 'include' && sync.labelIds.length > 0;
-	const q = [sync.search?.trim(), !sync.includeDrafts && '-in:drafts'].filter(Boolean).join(' ');
-	const { messages } = await port.listMessages({
-		maxResults: 10,
-		...(include && { labelIds: sync.labelIds.slice(0, 1) }),
-		...(q && { q }),
-		...(spamTrashWanted(sync) && { includeSpamTrash: true }),
-	});
-	for (const ref of messages) {
-		const message = await port.getMessage(ref.id, sync.format, sync.metadataHeaders);
-		if (!message) continue;
-		const event: SyncedEvent = { key: `added:${message.id}`, event: 'messageAdded', historyId: message.historyId ?? '', ref, message };
-		if (!passesLabelFilter(event, message.labelIds, sync)) continue;
-		const labels = config.output === 'simplified' ? await port.listLabels() : [];
-		return await toOutputItem(event, config.output, labels, config.render);
-	}
-	throw new NodeOperationError(context.getNode(), 'No email in this mailbox matches the trigger\'s labels and filters yet', {
-		description: 'Send an email that matches Label Names or IDs and the Filters, then test the trigger again.',
-	});
 }
