@@ -14,10 +14,10 @@ import type {
 	INodeCredentialTestResult,
 } from 'n8n-workflow';
 import { triggerProperties } from './description';
-import { checkExists, create, remove } from './shell/lifecycle';
-import { receivePush } from './shell/receive';
-import { subscribe } from './shell/subscribe';
-import { getLabels } from './shell/labels';
+import { checkExists, create, remove } from './shell/hooks';
+import { receivePush } from './shell/webhook';
+import { subscribe } from './shell/trigger';
+import { getLabels } from './shell/loadOptions';
 import { testServiceAccount } from './shell/credentialTest';
 
 export class GmailPushTrigger implements INodeType {

@@ -1,7 +1,7 @@
 /**
  * Pull delivery during a lasting-failure back-off, through the real StreamingPull subscriber
  * (@google-cloud/pubsub) against Google's Pub/Sub emulator, the trigger's own message handler
- * (shell/pull.ts), and an engine over the fake Gmail with an injected clock.
+ * (engine/pulledMessage.ts), and an engine over the fake Gmail with an injected clock.
  *
  * While the engine backs off it asks Google nothing; a nacked notification would come straight
  * back from Pub/Sub, again and again. Each delivery is counted here: every notification, the one

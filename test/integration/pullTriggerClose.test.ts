@@ -8,7 +8,7 @@
  * (shell/removal.ts). A deactivation's close does schedule it.
  */
 import type { IDataObject, IDeferredPromise, IHttpRequestOptions, INode, INodeExecutionData, IRun, ITriggerResponse } from 'n8n-workflow';
-import { subscribe } from '../../nodes/GmailPushTrigger/shell/subscribe';
+import { subscribe } from '../../nodes/GmailPushTrigger/shell/trigger';
 import { cancelRemoval } from '../../nodes/GmailPushTrigger/shell/removal';
 import { SCOPES, type FakeGoogle } from '../support/fakeGoogle';
 import { pubSubAdminRoutes, startFakeIam, type FakeIam } from '../support/fakeIam';

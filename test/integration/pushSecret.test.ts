@@ -6,7 +6,7 @@
  * (message, description, stack, what it saves of it) or in a log line.
  */
 import type { IHttpRequestOptions, INode } from 'n8n-workflow';
-import { create } from '../../nodes/GmailPushTrigger/shell/lifecycle';
+import { create } from '../../nodes/GmailPushTrigger/shell/hooks';
 import { GMAIL_PUBLISHER, PUBLISHER_ROLE } from '../../nodes/GmailPushTrigger/googleCloud/iam';
 import { SCOPES, type FakeGoogle } from '../support/fakeGoogle';
 import { pubSubAdminRoutes, startFakeIam, type FakeIam } from '../support/fakeIam';

@@ -9,7 +9,7 @@
  * fake's, the static data is n8n-workflow's ObservableObject as n8n builds it for a workflow.
  */
 import { ObservableObject, type IDataObject, type IHttpRequestOptions, type INode, type WorkflowActivateMode } from 'n8n-workflow';
-import { checkExists, create, remove } from '../../nodes/GmailPushTrigger/shell/lifecycle';
+import { checkExists, create, remove } from '../../nodes/GmailPushTrigger/shell/hooks';
 import { registerEngine } from '../../nodes/GmailPushTrigger/shell/runtime';
 import type { TriggerState } from '../../nodes/GmailPushTrigger/engine/triggerState';
 import type { FakeGoogle } from '../support/fakeGoogle';

@@ -11,7 +11,7 @@ import { UNSETTLED_MAX_AGE_MS, eventsOf, readUnsettled } from '../../nodes/Gmail
 import { redelivery } from '../../nodes/GmailPushTrigger/shell/redelivery';
 import type { TriggerState } from '../../nodes/GmailPushTrigger/engine/triggerState';
 import { resumeUnsettled, type EmissionLedger } from '../../nodes/GmailPushTrigger/engine/emissionLedger';
-import { subscribe } from '../../nodes/GmailPushTrigger/shell/subscribe';
+import { subscribe } from '../../nodes/GmailPushTrigger/shell/trigger';
 import { SCOPES, type FakeGoogle } from '../support/fakeGoogle';
 import { waitFor } from '../support/n8n';
 import { engineFor, ids, recordingLogger, startFake, uniqueKey, type EngineHarness } from './harness';
