@@ -1,13 +1,7 @@
 /**
- * A Gmail message fetched with format=raw -> the item n8n's built-in Gmail Trigger gives with
- * Simplify off, so the nodes after it keep working when a user swaps triggers: mailparser's
- * parsed email (text, html, textAsHtml, subject, date, from, to, cc, bcc, replyTo, messageId,
- * inReplyTo, references…), `headers` as `{ name: raw header line }`, and id, threadId, labelIds,
- * sizeEstimate. Same library and version as n8n-nodes-base, so the values are the same.
- *
- * One difference, on purpose: the built-in decodes the raw bytes as UTF-8 before parsing, which
- * garbles a body sent as 8-bit ISO-8859-1 or windows-1252; we hand mailparser the bytes, so it
- * applies the charset the email declares.
+ * A raw Gmail message -> the item n8n's built-in Gmail Trigger gives with Simplify off (same
+ * mailparser), so the nodes after it keep working when a user swaps triggers. Unlike the
+ * built-in we hand mailparser the bytes, not UTF-8 text, so a declared 8-bit charset survives.
  */
 import { simpleParser } from 'mailparser';
 import type { GmailMessage } from './port';

@@ -1,9 +1,7 @@
 /**
- * What became of an execution we started. n8n resolves a trigger's `donePromise` with the run
- * it finished, in queue mode once the worker's job is done. A worker killed during the run
- * leaves it `crashed` (marked when that worker comes back) and n8n never runs it again: its
- * emails are in no successful execution, so we emit them again. A run that ended in a
- * workflow error is the user's workflow failing: n8n's retry and error workflow handle that.
+ * What became of an execution we started: a crashed one is in no successful execution, so its
+ * emails go out again; a workflow error is the user's, for n8n's retry and error workflow.
+ * n8n: see docs/n8n-behaviour.md#crashed-executions
  */
 
 export type ExecutionOutcome = 'finished' | 'crashed';
@@ -15,8 +13,8 @@ export type ExecutionOutcome = 'finished' | 'crashed';
 export const MAX_EMISSIONS = 3;
 
 /**
- * The message of n8n's MaxStalledCountError (1.123 and 2.41): Bull gave up on a job whose
- * worker died twice. n8n stores that run as an `error`, but no node of the workflow failed.
+ * n8n's MaxStalledCountError: Bull gave up on a job whose worker died; stored as an `error`,
+ * though no node failed. n8n: see docs/n8n-behaviour.md#crashed-executions
  */
 const STALLED = /failed to be processed too many times|job stalled more than maxStalledCount/i;
 

@@ -1,9 +1,7 @@
 /**
- * Gmail message -> n8n item json. "simplified" matches n8n's built-in Gmail Trigger (format
- * metadata, headers From/To/Cc/Bcc/Subject lifted to top-level keys, `labels: [{id, name}]`)
- * so downstream expressions keep working when a user swaps triggers; we keep `labelIds` too.
- * "email" is the built-in's Simplify-off item: the parsed email (see ./email), with its
- * attachments as files when asked. "full" is the Gmail API message with decoded bodies.
+ * Gmail message -> n8n item json. "simplified" matches n8n's built-in Gmail Trigger (plus
+ * `labelIds`) so downstream expressions survive a swap of triggers; "email" is its Simplify-off
+ * item (see ./email); "full" is the Gmail API message with decoded bodies.
  */
 import type { SyncedEvent } from './historyEvent';
 import type { GmailLabel, GmailMessage, GmailMessagePart, MessageFormat } from './port';

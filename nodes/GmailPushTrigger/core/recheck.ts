@@ -1,10 +1,7 @@
 /**
- * Search asked again, once, about the new emails it did not find when first asked.
- *
- * Gmail's search index learns a new email a little after history and messages.get know it
- * (seconds, as a rule), so asked at once Search can miss an email it matches. Such an email
- * (one that passed every other filter) is held by id beside the cursor, which moves on, and
- * asked about once more 30 to 60 s later: then it is emitted or dropped for good.
+ * Search asked again, once, about new emails it missed: Gmail's search index learns an email
+ * seconds after history does. Such an email is held by id beside the cursor (which moves on)
+ * and asked about once more 30 to 60 s later, then emitted or dropped for good.
  */
 import type { GmailMessage, GmailPort } from './port';
 import { mapBounded } from './fetchEvents';

@@ -1,15 +1,8 @@
 /**
- * Recovery from a stale cursor. history.list answers 404 when the cursor is older than the
- * history Gmail keeps (about a week, sometimes only hours). Peers either crash-loop on it or
- * skip ahead and lose the mail in between. We restart the cursor from users.getProfile and
- * catch up with messages.list over a bounded window that starts at the last emitted email,
- * emitting only what the dedupe record has not seen.
- *
- * The listed emails go out in batches of the live path's bound (SyncOptions.maxEvents: ten for
- * Whole Email), one execution each, so no run holds more than one batch of raw emails. Until
- * the last batch is out the state keeps the stale cursor (a new one would skip the rest) and a
- * PendingCatchUp: the ids not taken yet and the cursor that replaces the stale one at the end.
- * n8n saves both with each emit, so a crash mid-catch-up resumes after the last batch emitted.
+ * A stale cursor (history.list answers 404 past the history Gmail keeps): restart it from
+ * users.getProfile and catch up with messages.list from the last emitted email, emitting only
+ * what the dedupe record has not seen, in batches of the live path's bound. Until the last batch
+ * the state keeps the stale cursor and a PendingCatchUp, so a crash resumes after the last batch.
  */
 import { isHistoryId } from './cursor';
 import type { GmailPort } from './port';

@@ -1,18 +1,8 @@
 /**
- * The record of emails already emitted, kept beside the cursor in the workflow's static data.
- *
- * The cursor is the main guard: history records at or before it are never read again, so a
- * label change or a deletion (keyed by its record) can never come back once the cursor has
- * passed it. Only an email *added* can come back after its run: the stale-cursor catch-up
- * lists mail with messages.list from the last emitted email's second, and a history may name
- * an email in messagesAdded of more than one record. So the record holds message ids of
- * emitted emails, nothing else.
- *
- * n8n rewrites the static data on every emit, in every execution's save and in queue mode
- * through the database: it must stay small. Gmail ids are 16 hex digits (a 64-bit number), so
- * each is kept as 8 bytes, base64url in one string: SEEN_CAP ids take 12,800 characters
- * (against 2000 "added:<id>" strings of about 46 KB before). An id of another shape (not one
- * Gmail gives) is kept as text in a second, equally bounded list.
+ * The ids of emails already emitted, beside the cursor. Only an email *added* can come back past
+ * the cursor (the stale-cursor catch-up, or one email in two history records). Kept as 8 bytes
+ * per Gmail id in one base64url string: n8n saves the static data on every emit
+ * (docs/n8n-behaviour.md#static-data), so it must stay small.
  */
 
 /**

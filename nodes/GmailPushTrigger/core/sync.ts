@@ -1,11 +1,7 @@
 /**
- * Expands Gmail history into events, in history order, each once.
- *
- * The cursor is the last historyId whose changes we have emitted. `history.list` from the
- * cursor returns every record after it (historyIds increase but are not contiguous). We read
- * every page, turn records into events, drop the ones already emitted, fetch each message once
- * with bounded parallelism, and only then report the new cursor: a failure anywhere throws
- * before anything is emitted or the cursor moves, so Pub/Sub's redelivery retries the same span.
+ * Expands Gmail history after the cursor into events, in history order, each once. Every page
+ * is read and every message fetched before the new cursor is reported: a failure throws before
+ * anything is emitted, so Pub/Sub's redelivery retries the same span.
  */
 import { advance } from './cursor';
 import { resolveEvents, type ResolveStats } from './fetchEvents';

@@ -1,15 +1,7 @@
 /**
- * Emissions whose outcome the trigger has not learned yet, kept beside the cursor so that a
- * restart can settle them.
- *
- * The trigger learns how an execution ended from n8n's donePromise, in the process that emitted
- * it. In queue mode n8n reports a killed worker's execution only after the queue's stall
- * detection (about 90 s by default): a main restarted meanwhile (a rolling deploy) takes that
- * report with it, and a single n8n killed during a run cannot report at all. So each emission is
- * listed here before n8n gets it (n8n saves the static data at that emit) and taken off once its
- * outcome is known; a later emit saves that. After a restart the listed ones go out again, once,
- * marked `possibleDuplicate`: the node cannot tell a crashed execution from one whose success it
- * learned after its last emit (nothing saves the static data then).
+ * Emissions whose outcome the trigger has not learned yet, kept beside the cursor: a restart may
+ * lose n8n's report of a crashed execution (docs/n8n-behaviour.md#crashed-executions), so after
+ * one the listed emissions go out again, once, marked `possibleDuplicate`.
  */
 import { MAX_EMISSIONS } from './outcome';
 import type { OutputItem } from './output';

@@ -223,7 +223,7 @@ export class MailboxEngine {
 	/**
 	 * The trigger is closing: start nothing new, wait (at most `timeoutMs`) for a sync in flight,
 	 * then give n8n `graceMs` after our last emit to register its execution before a shutdown.
-	 * n8n: see docs/n8n-behaviour.md#emit-and-shutdown
+	 * n8n: see docs/n8n-behaviour.md#static-data
 	 */
 	async close(timeoutMs = 10_000, graceMs = 3_000): Promise<void> {
 		this.closing = true;

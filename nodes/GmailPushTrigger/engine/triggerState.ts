@@ -35,18 +35,16 @@ export interface TriggerState {
 }
 
 /**
- * What a deactivation (or a save, which n8n runs as remove + add) keeps: everything but the
- * watch. A re-activation then resumes from the cursor, as n8n's polling triggers resume from
- * their static data, so mail that arrived meanwhile is emitted, once.
+ * What a deactivation or a save (docs/n8n-behaviour.md#saving-an-active-workflow) keeps:
+ * everything but the watch, so a re-activation emits the mail that arrived meanwhile, once.
  */
 export function forgetWatch(state: TriggerState): void {
 	delete state.watch;
 }
 
 /**
- * Brings `target` up to `source` when source has emitted more: n8n may hand delete() another
- * copy of the static data than the running trigger's, and saves it afterwards; an older copy
- * must not roll the cursor, the dedupe record or a catch-up's progress back.
+ * Brings `target` up to `source` when source has emitted more: an older copy (what delete()
+ * gets, docs/n8n-behaviour.md#what-delete-gets) must not roll the cursor or dedupe record back.
  */
 export function catchUpState(target: TriggerState, source: TriggerState): void {
 	if (!hasEmittedMore(source, target)) return;

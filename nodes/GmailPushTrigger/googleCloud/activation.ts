@@ -1,10 +1,7 @@
 /**
- * Set Up Google Cloud, at activation: the topic, Gmail's publisher grant and the subscription
- * (pull: from trigger(); push: from create(), which knows the Production URL) are made when
- * missing and checked when present (setUp.ts). Every n8n process may run it at once. A
- * credential that may not manage Pub/Sub falls back to what exists when a read-only check finds
- * all of it in place; otherwise activation fails saying what to grant. Pub/Sub is called as the
- * service account itself, never as its Delegated Email (transport/pubsubAdmin.ts pubSubAuthFor).
+ * Set Up Google Cloud at activation (pull: trigger(); push: create(), which knows the Production
+ * URL): make what is missing, check what exists. A credential that may not manage Pub/Sub passes
+ * when a read-only check finds everything in place; otherwise activation says what to grant.
  */
 import { NodeOperationError } from 'n8n-workflow';
 import { PubSubAdminError } from '../transport/pubsubAdminPort';

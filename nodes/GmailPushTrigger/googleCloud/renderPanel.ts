@@ -1,8 +1,7 @@
 /**
- * The set-up check in n8n's output panel: a message naming what fails in a few words, and a
- * description that lists each failing prerequisite with the console steps first, then the
- * gcloud command. n8n shows `description` as sanitised HTML and collapses newlines
- * (docs/n8n-behaviour.md#error-descriptions-are-sanitised-html-1123-and-241), so it is a list.
+ * The set-up check in n8n's output panel: a message naming what fails in a few words, and an HTML
+ * list of each failing prerequisite, console steps first, then the gcloud command. A list, as n8n
+ * sanitises the description and collapses newlines (docs/n8n-behaviour.md#error-description).
  */
 import { redact } from '../core/redact';
 import type { CheckLine, CheckStatus, Code, FactsOf, Finding, Grant, Prerequisite, Remedy } from './findings';

@@ -1,14 +1,8 @@
 /**
- * Webhook lifecycle: n8n calls checkExists on activation (and on restart in 1.x), create when
- * it answers false, delete on deactivation. Manual (test) runs never touch the live watch.
- *
- * The hooks write no static data that could be older than what the trigger saved. n8n saves a
- * hook's copy of the static data after it when the hook changed it, and that copy may be stale:
- * with several mains (multi-main) every main runs checkExists/create at its start while the
- * leader's trigger keeps emitting, and delete() may run in a main without the trigger. Written
- * back, such a copy would roll the cursor and the dedupe record back, and emails would come out
- * twice. So create() keeps its watch in the process (runtime) and the trigger's engine takes
- * it into its state; delete() writes only where the trigger's engine runs.
+ * n8n's webhook hooks: checkExists, create, delete. A hook's copy of the static data may be older
+ * than the trigger's (docs/n8n-behaviour.md#what-delete-gets, #queue-mode) and written back would
+ * roll the cursor back: so create() keeps its watch in the runtime, delete() writes only beside
+ * the trigger's engine.
  */
 import type { IHookFunctions } from 'n8n-workflow';
 import { redact } from '../core/redact';
@@ -35,9 +29,8 @@ function isManual(context: IHookFunctions): boolean {
 }
 
 /**
- * After a test run n8n removes the editor's test webhook with delete() in mode 'internal', as it
- * does on a real deactivation: only the URL (n8n's test endpoint) tells the two apart. Treating
- * it as a deactivation would stop the live watch and retire the running trigger's engine.
+ * The test webhook's delete() after a test run looks like a deactivation but for its URL
+ * (docs/n8n-behaviour.md#what-delete-gets): it must not stop the live watch.
  */
 function isTestWebhook(context: IHookFunctions): boolean {
 	const testEndpoint = (process.env.N8N_ENDPOINT_WEBHOOK_TEST ?? 'webhook-test').replace(/^\/+|\/+$/g, '');
@@ -160,10 +153,9 @@ export async function remove(this: IHookFunctions): Promise<boolean> {
 		this.logger.warn(`Gmail Push Trigger: users.stop failed, the watch will lapse on its own: ${(error as Error).message}`);
 	}
 	if (engine) {
-		// This copy may be older than the running trigger's (1.123 hands delete() a fresh read
-		// of the database, saved once more afterwards): bring it up to the engine's. Only the
-		// watch goes: the cursor stays, so a re-activation emits what arrived meanwhile. Without
-		// the engine here this copy may be older than what the trigger saved: it is not written.
+		// This copy may be older than the engine's (docs/n8n-behaviour.md#what-delete-gets): bring
+		// it up to date. Only the watch goes; the cursor stays for a re-activation. Without the
+		// engine here the copy is not written.
 		catchUpState(state, engine.state);
 		forgetWatch(state);
 		engine.retire();

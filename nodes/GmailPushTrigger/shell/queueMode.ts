@@ -1,10 +1,7 @@
 /**
- * Push delivery needs Pub/Sub's POST to reach the n8n process that runs the trigger: only the
- * trigger's engine may move the cursor (see state.ts). In n8n's queue mode triggers run in the
- * main process only; with N8N_DISABLE_PRODUCTION_MAIN_PROCESS=true that process serves no
- * production webhook at all, every push lands in a webhook process, and mail would wait for the
- * hourly safety net. n8n offers a webhook process no way to hand a call to the main's trigger
- * (short of its database or Redis), so such a set-up is refused at activation, naming pull.
+ * Push needs Pub/Sub's POST to reach the process that runs the trigger: only its engine moves the
+ * cursor. In queue mode without production webhooks on the main it never does, so that set-up is
+ * refused at activation, naming pull. n8n: see docs/n8n-behaviour.md#queue-mode
  */
 import { NodeOperationError, type INode } from 'n8n-workflow';
 

@@ -1,7 +1,7 @@
 /**
- * Emits with n8n's `donePromise`, so the trigger learns how each execution it started ended and
- * emits the emails of a crashed one again (core/outcome, engine/reEmission). Cursor and dedupe
- * record stay: they already count the emails as emitted. n8n: see docs/n8n-behaviour.md#done-promise
+ * Emits with n8n's `donePromise`, so the emails of a crashed execution go out again (core/outcome,
+ * engine/reEmission); cursor and dedupe record already count them as emitted.
+ * n8n: see docs/n8n-behaviour.md#crashed-executions
  */
 import { NodeOperationError, type IDeferredPromise, type INode, type IRun, type ITriggerFunctions } from 'n8n-workflow';
 import type { OutputItem } from '../core/output';

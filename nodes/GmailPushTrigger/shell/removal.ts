@@ -1,11 +1,7 @@
 /**
- * Deactivation removes the subscription the set-up made, but n8n calls the same delete() (push)
- * or closeFunction (pull) when the user saves an active workflow, and closeFunction also when
- * n8n stops: a node cannot tell these apart when they run. What tells them apart is what comes
- * next: a save adds the trigger again at once, a stop ends the process. So the removal waits,
- * keyed by the subscription's name: a trigger that reads or is pushed through it cancels it (a
- * save that keeps the name), and one that still reads it when the time comes keeps it. A save
- * that renames it leaves the old name to be removed.
+ * The removal of a subscription the set-up made waits: a save calls the same delete() or
+ * closeFunction as a deactivation (docs/n8n-behaviour.md#saving-an-active-workflow), then adds
+ * the trigger again. A trigger that reads the subscription in time cancels its removal.
  */
 
 import { redact } from '../core/redact';

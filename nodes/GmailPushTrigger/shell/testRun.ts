@@ -1,9 +1,7 @@
 /**
- * Testing a push trigger in the editor: n8n registers the node's *test* URL and waits for a
- * call to it, but Pub/Sub only ever calls the production URL. So when n8n registers the test
- * URL (create() in manual mode) we call it ourselves, marked with a secret of this process, and
- * the webhook answers that call with the newest matching email: a real sample within seconds,
- * without touching the live watch, the cursor or any subscription.
+ * Testing a push trigger: n8n waits for a call to the *test* URL, which Pub/Sub never calls. So
+ * we call it ourselves, marked with a secret of this process, and the webhook answers with the
+ * newest matching email, touching neither the live watch, the cursor nor any subscription.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 

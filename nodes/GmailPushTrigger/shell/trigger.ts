@@ -1,12 +1,7 @@
 /**
- * trigger(): n8n starts it for the active workflow and on every restart, in all three
- * deliveries. It owns the engine, the only writer of the cursor:
- * - push: the webhook hands it each notification (runtime);
- * - pull: a StreamingPull subscriber hands it each notification;
- * - poll: a timer syncs every N minutes.
- * A timer also renews the watch daily and syncs when no sync happened for a while (the safety
- * net for notifications Gmail or Pub/Sub lost). In a manual (test) run it emits the newest
- * matching email instead, touching neither the watch, the subscription nor the cursor.
+ * trigger(), in all three deliveries: starts the engine, the only writer of the cursor, and the
+ * timer that renews the watch and syncs when none happened for a while (the safety net). A
+ * manual run emits the newest matching email instead.
  */
 import { NodeOperationError, type ITriggerFunctions, type ITriggerResponse } from 'n8n-workflow';
 import type { GmailPort } from '../core/port';
@@ -98,8 +93,8 @@ async function startTrigger(
 	const tracking = redelivery(context, () => engine, errors.report, ledger);
 	const engine = newEngine(context, config, port, key, tracking.deliver, errors.report);
 
-	// Awaited before we return: n8n saves the static data right after activation, so the
-	// cursor and watch set here survive a restart even before the first email.
+	// Awaited before we return: the cursor and watch set here are saved with the activation
+	// (docs/n8n-behaviour.md#static-data), so they survive a restart before the first email.
 	await WATCH_AT_START[config.delivery](context, config, engine, key);
 	const watcher = holdMailboxWatch(context, config, engine, key);
 	const pulled = config.delivery === 'pull' ? config.subscriptionName : undefined;
@@ -130,8 +125,8 @@ interface RunningTrigger {
 type MailboxWatch = ReturnType<typeof holdWatch>;
 
 /**
- * After a reported error n8n closes the trigger and adds it again later, with a back-off that
- * may outlast the removal's wait: that close is no deactivation.
+ * After a reported error n8n closes the trigger and adds it again later
+ * (docs/n8n-behaviour.md#trigger-errors-and-re-activation): that close is no deactivation.
  */
 interface ErrorReporter {
 	report: (error: Error) => void;
@@ -150,8 +145,8 @@ function errorReporter(context: ITriggerFunctions): ErrorReporter {
 }
 
 /**
- * n8n restarts a trigger that reported a failure at once: while the back-off lasts, fail that
- * activation with the same error (no Google call), so the editor keeps showing what to fix.
+ * A trigger that reported a failure is added again (docs/n8n-behaviour.md#trigger-errors-and-re-activation):
+ * while our back-off lasts, fail with the same error and no Google call, so the editor keeps showing what to fix.
  */
 function refuseDuringBackOff(context: ITriggerFunctions, config: TriggerConfig, key: string): void {
 	const episode = failureRecordFor(key).episode;

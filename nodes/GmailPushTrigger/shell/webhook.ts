@@ -1,9 +1,7 @@
 /**
- * Push delivery: Pub/Sub POSTs the notification here. We answer 2xx only once the emails are
- * emitted and the cursor is in the static data n8n saves; non-2xx makes Pub/Sub redeliver.
- * A push that passed authentication but is no Gmail notification is acknowledged (2xx) with a
- * warning: redelivery cannot make it valid, and a 4xx would make Pub/Sub retry it for days.
- * It never reaches Gmail.
+ * Push delivery: 2xx only once the emails are emitted and the cursor is stored; non-2xx makes
+ * Pub/Sub redeliver. An authenticated push that is no Gmail notification gets 2xx and a warning:
+ * redelivery cannot fix it.
  */
 import type { IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 import { decodePushBody } from '../core/notification';

@@ -1,10 +1,7 @@
 /**
- * Authorisation for the Gmail port, which calls any object with `request(options)` (the shape
- * of google-auth-library's clients):
- * - OAuth2 goes through n8n's own `httpRequestWithAuthentication`, so n8n attaches, refreshes
- *   and stores the tokens (a private OAuth client would forget a refreshed token).
- * - A service account signs its own JWT with google-auth-library, impersonating
- *   `delegatedEmail` when set (Workspace domain-wide delegation).
+ * Authorisation for the Gmail port. OAuth2 goes through n8n's `httpRequestWithAuthentication`,
+ * so n8n stores refreshed tokens; a service account signs its own JWT (google-auth-library),
+ * impersonating `delegatedEmail` when set.
  */
 import { JWT } from 'google-auth-library';
 import type { IDataObject, IExecuteFunctions, IHookFunctions, IHttpRequestMethods, IHttpRequestOptions, ILoadOptionsFunctions, ITriggerFunctions, IWebhookFunctions } from 'n8n-workflow';

@@ -1,12 +1,7 @@
 /**
- * The Gmail port: Gmail's REST API (v1), seven calls, through the credential's `request`
- * (n8n's OAuth2 helper, or google-auth-library's JWT for a service account). Every failure
- * becomes a GmailApiError carrying the HTTP status, Google's reason and any Retry-After,
- * whichever auth path produced it (gaxios errors for service accounts, n8n errors for OAuth2).
- *
- * Not the generated client (@googleapis/gmail): with n8n's shallow Community Nodes install it
- * brought its own copy of gaxios, node-fetch and their polyfills, about 20 MB for these seven
- * calls. The fake Gmail the tests use is checked against that generated client too.
+ * The Gmail port: seven REST calls through the credential's `request`; every failure becomes a
+ * GmailApiError (status, reason, Retry-After). Not @googleapis/gmail: in n8n's Community Nodes
+ * install it brought about 20 MB for these seven calls.
  */
 import type { JWT } from 'google-auth-library';
 import { GmailApiError, type GmailPort, type GmailHistoryRecord, type GmailMessage } from '../core/port';

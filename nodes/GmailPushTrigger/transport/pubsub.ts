@@ -1,9 +1,7 @@
 /**
- * Pull delivery: a StreamingPull subscriber (@google-cloud/pubsub) that stays open while the
- * workflow is active. A message is acked only after its emails are emitted and the cursor is
- * stored, nacked on failure so Pub/Sub redelivers. Flow control bounds how many notifications
- * are in memory. A broken stream is reopened with backoff, and says so in n8n's log.
- * With PUBSUB_EMULATOR_HOST set the library talks to the emulator, as it always does.
+ * Pull delivery: a StreamingPull subscriber open while the workflow is active. A message is acked
+ * only once its emails are emitted and the cursor stored, nacked on failure; flow control bounds
+ * memory, and a broken stream is reopened with backoff.
  */
 import { PubSub, type ClientConfig, type Message, type Subscription } from '@google-cloud/pubsub';
 import { OAuth2Client } from 'google-auth-library';

@@ -22,11 +22,8 @@ export const PUBSUB_ROOT_URL = 'https://pubsub.googleapis.com/';
 export const PUBSUB_SCOPE = 'https://www.googleapis.com/auth/pubsub';
 
 /**
- * Who the set-up, the set-up check and the removal call Pub/Sub as: a service account as itself,
- * never as its Delegated Email (Gmail calls are the delegated user's). Pub/Sub roles are granted
- * to the service account, and domain-wide delegation is usually allowed for Gmail only: a
- * delegated token for the Pub/Sub scope is then refused (unauthorized_client). The pull
- * subscriber (transport/pubsub.ts) signs in as the service account too.
+ * Pub/Sub is called as the service account itself, never as its Delegated Email: domain-wide
+ * delegation is usually allowed for Gmail only, and Pub/Sub roles are granted to the account.
  */
 export async function pubSubAuthFor(context: N8nContext, method: AuthenticationMethod): Promise<RequestingAuth | JWT> {
 	if (method === 'oAuth2') return new N8nOAuth2Auth(context);

@@ -1,11 +1,7 @@
 /**
- * Is this POST really from our Pub/Sub push subscription? A public webhook that makes Gmail
- * calls on every request is an open door, so a push is checked before anything else:
- * - oidc: Pub/Sub signs `Authorization: Bearer <JWT>` with Google's keys. We verify signature,
- *   issuer, expiry and audience with google-auth-library, then the service-account email and
- *   email_verified (as Google's own sample does).
- * - sharedSecret: a token the user put in the push endpoint's query string (?token=...).
- * - none: accepted as is (the node panel warns about it).
+ * Is this POST really from our push subscription? Checked before anything calls Gmail: oidc
+ * verifies Pub/Sub's signed JWT (google-auth-library, then the account and email_verified),
+ * sharedSecret the `?token=` in the endpoint, none accepts (the panel warns).
  */
 import { timingSafeEqual } from 'node:crypto';
 import { OAuth2Client } from 'google-auth-library';

@@ -24,7 +24,7 @@ async function check(exists: { topic?: boolean; policy?: IamPolicy; subscription
 	return await checkSetUp({ gmail, admin }, { delivery: 'pull', topic, subscription: { name, topic, kind: 'pull', ackDeadlineSeconds: 60 }, setUpOn: false, ...input });
 }
 
-/** n8n keeps these tags in an error's description (docs/n8n-behaviour.md). */
+/** n8n keeps these tags in an error's description (docs/n8n-behaviour.md#error-description). */
 const N8N_KEEPS = new Set(['p', 'strong', 'b', 'code', 'a', 'br', 'i', 'ul', 'li', 'em', 'small', 'details', 'summary', 'mark']);
 const tagsOf = (html: string) => [...html.matchAll(/<\/?([a-z]+)[^>]*>/g)].map((m) => m[1]);
 const itemsOf = (html: string) => [...html.matchAll(/<li>(.*?)<\/li>/g)].map((m) => m[1]);
