@@ -2,20 +2,20 @@
 # The end-to-end suites in real n8n: the 1.x and 2.x halves at once, each with E2E_WORKERS suites
 # in parallel (default 2), longest first. Each suite starts its own n8n, fake Google and emulator
 # on free ports, so they share nothing but the packed package, which is prepared once here.
-#   scripts/test-e2e.sh [results-folder] [jest args...]
+#   scripts/test-e2e.sh [results-folder] [jest args...]   (E2E_N8N_VERSIONS=1 or 2: one half)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 results=${1:-$(mktemp -d)}; shift || true
+mkdir -p "$results"
 workers=${E2E_WORKERS:-2}
 node_modules/.bin/ts-node --transpile-only -e 'require("./test/support/n8n/install").preparePackage().then((d) => console.log("package:", d))' || exit 1
 jest() { node --experimental-vm-modules --no-warnings=ExperimentalWarning node_modules/jest/bin/jest.js "$@"; }
 pids=()
 for major in ${E2E_N8N_VERSIONS:-1 2}; do
 	E2E_N8N_VERSIONS=$major jest --selectProjects e2e --maxWorkers="$workers" --testSequencer=./test/support/e2e/sequencer.js \
-		--json --outputFile="$results/e2e-$major.json" "$@" >"$results/e2e-$major.log" 2>&1 &
+		--json --outputFile="$results/e2e-$major.json" "$@" > >(sed -u "s/^/[n8n $major.x] /") 2>&1 &
 	pids+=($!)
 done
 status=0
 for pid in "${pids[@]}"; do wait "$pid" || status=1; done
-for major in ${E2E_N8N_VERSIONS:-1 2}; do echo "=== e2e n8n $major.x"; cat "$results/e2e-$major.log"; done
 exit $status
