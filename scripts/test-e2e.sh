@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The end-to-end suites in real n8n: the 1.x and 2.x halves at once, each with E2E_WORKERS suites
-# in parallel (default 2), longest first. Each suite starts its own n8n, fake Google and emulator
+# in parallel (default 3: CPU-bound, but most suites also wait on n8n or timers), longest first. Each suite starts its own n8n, fake Google and emulator
 # on free ports, so they share nothing but the packed package, which is prepared once here.
 #   scripts/test-e2e.sh [results-folder] [jest args...]   (E2E_N8N_VERSIONS=1 or 2: one half)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 results=${1:-$(mktemp -d)}; shift || true
 mkdir -p "$results"
-workers=${E2E_WORKERS:-2}
+workers=${E2E_WORKERS:-3}
 node_modules/.bin/ts-node --transpile-only -e 'require("./test/support/n8n/install").preparePackage().then((d) => console.log("package:", d))' || exit 1
 jest() { node --experimental-vm-modules --no-warnings=ExperimentalWarning node_modules/jest/bin/jest.js "$@"; }
 pids=()
