@@ -4,6 +4,8 @@
 import tsParser from '@typescript-eslint/parser';
 import { n8nCommunityNodesPlugin } from '@n8n/eslint-plugin-community-nodes';
 
+const CLIMBS = { group: ['../shell', '../shell/*', '../googleCloud', '../googleCloud/*', '../description', '../description/*'], message: 'No climbing back up: core/, engine/ and transport/ are below shell/, googleCloud/ and description/.' };
+
 export default [
 	{ ignores: ['**/node_modules/**', 'dist/**', 'test/**', 'scripts/**', 'lint/**', '*.js', 'docs/**'] },
 	{
@@ -37,6 +39,20 @@ export default [
 			// No n8n context down here: these layers pass GmailApiError up, and the n8n shell turns
 			// it into a NodeApiError that says what to fix (shell/errors.ts) at the n8n boundary.
 			'@n8n/community-nodes/require-node-api-error': 'off',
+		},
+	},
+	{
+		// The house's floors (README "Development"): nothing here climbs back up to the n8n glue.
+		files: ['nodes/GmailPushTrigger/core/**/*.ts', 'nodes/GmailPushTrigger/engine/**/*.ts', 'nodes/GmailPushTrigger/transport/**/*.ts'],
+		rules: {
+			'no-restricted-imports': ['error', { patterns: [CLIMBS] }],
+		},
+	},
+	{
+		// The pure rooms import no n8n at all (transport/auth.ts uses n8n's request helpers).
+		files: ['nodes/GmailPushTrigger/core/**/*.ts', 'nodes/GmailPushTrigger/engine/**/*.ts'],
+		rules: {
+			'no-restricted-imports': ['error', { patterns: [CLIMBS, { group: ['n8n-workflow', 'n8n-core'], message: 'core/ and engine/ import nothing from n8n: the shell adapts n8n to them.' }] }],
 		},
 	},
 ];

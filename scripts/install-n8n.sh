@@ -41,6 +41,10 @@ if [ "$major" = 2 ]; then
 { "name": "n8n-host", "private": true, "dependencies": { "n8n": "$version" } }
 JSON
 else
+  # sqlite3 falls back to node-gyp, which would download Node's headers (no network but npm's
+  # here): point it at the system Node's own headers when it ships them (/usr/include/node).
+  nodedir=$(dirname "$(dirname "$(command -v node)")")
+  [ -f "$nodedir/include/node/common.gypi" ] && export npm_config_nodedir="$nodedir"
   mkdir -p "$dir/stubs/isolated-vm"
   cat > "$dir/stubs/isolated-vm/package.json" <<'JSON'
 { "name": "isolated-vm", "version": "6.0.0", "main": "index.js" }

@@ -190,7 +190,7 @@ describe.each(selectedMajors())('the editor test buttons on the Gmail Push Trigg
 		});
 	});
 
-	it('a test run of a pull trigger whose Google Cloud set-up is incomplete fails with the set-up check: one line per prerequisite, saying what to do', async () => {
+	it('a test run of a pull trigger whose Google Cloud set-up is incomplete fails with the set-up check: the failing prerequisites named, each with what to do', async () => {
 		await ctx.step(async () => {
 			const brokenTopic = `projects/${PROJECT}/topics/gmail-manual-broken-v${major}`;
 			const missing = `projects/${PROJECT}/subscriptions/n8n-manual-missing-v${major}`;

@@ -21,7 +21,12 @@ import { SearchRecheck } from './searchRecheck';
 import { forgetWatch, holdSearchMisses, recordCatchUpBatch, recordUnsettled, rememberInState, settleInState, type TriggerState } from './triggerState';
 import { ensureWatch, WatchKeeper } from './watchKeeper';
 
-const STOPPING = 'Gmail Push Trigger is stopping';
+/** Thrown when the engine stops mid-task; callers tell it apart by class, not by its text. */
+export class EngineStopping extends Error {
+	constructor() {
+		super('Gmail Push Trigger is stopping');
+	}
+}
 
 export class MailboxEngine {
 	private tail: Promise<unknown> = Promise.resolve();
@@ -130,7 +135,7 @@ export class MailboxEngine {
 			for (const key of Object.keys(total) as Array<keyof SyncStats>) total[key] += step.outcome.stats[key];
 			const items = await this.items.itemsFor(step.outcome.events);
 			// Stopping meanwhile: touch nothing, emit nothing; the next run starts from the unmoved cursor.
-			if (this.retired || this.closing) throw new Error(STOPPING);
+			if (this.retired || this.closing) throw new EngineStopping();
 			this.recordStep(step);
 			if (items.length > 0) await this.handOver(items, step.outcome.events, 1);
 			emitted += items.length;
@@ -179,11 +184,11 @@ export class MailboxEngine {
 	 */
 	async emitAgain(emission: Emission): Promise<number> {
 		return await this.serial(async () => {
-			if (this.stopped) throw new Error(STOPPING);
+			if (this.stopped) throw new EngineStopping();
 			const { events, gone } = await this.backOff.guard('sync', async () => await refetchEvents(this.deps.port, emission.events, this.deps.sync));
 			if (gone > 0) this.deps.logger.warn(`Gmail Push Trigger: ${gone} email(s) of a crashed execution were deleted since; the rest are emitted again`);
 			const items = await this.items.itemsFor(events);
-			if (this.stopped) throw new Error(STOPPING);
+			if (this.stopped) throw new EngineStopping();
 			if (items.length > 0) await this.handOver(items, events, emission.number + 1, emission);
 			else settleInState(this.deps.state, emission.at); // all deleted since: nothing left to settle
 			return items.length;

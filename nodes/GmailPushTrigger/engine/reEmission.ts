@@ -6,7 +6,7 @@ import type { Logger } from '../core/logger';
 import type { Clock } from './clock';
 import { forgetEmission, noteSettled, type AgainReason, type EmissionLedger } from './emissionLedger';
 import type { Emission } from './engineDeps';
-import type { MailboxEngine } from './mailboxEngine';
+import { EngineStopping, type MailboxEngine } from './mailboxEngine';
 import { settleInState } from './triggerState';
 
 /** A failed emission-again (Gmail unreachable) is tried this often, this far apart. */
@@ -50,14 +50,15 @@ export class ReEmission {
 		const marked = reason === 'restart' ? ', marked possibleDuplicate' : '';
 		current.emitAgain(emission).then(
 			(count) => this.deps.logger.info(`Gmail Push Trigger: emitted the ${count} email(s) ${WHAT[reason]} again${marked}`),
-			(error: unknown) => this.failed(current, emission, reason, attempt, (error as Error).message),
+			(error: unknown) => this.failed(current, emission, reason, attempt, error as Error),
 		);
 	}
 
-	private failed(current: MailboxEngine, emission: Emission, reason: AgainReason, attempt: number, message: string): void {
+	private failed(current: MailboxEngine, emission: Emission, reason: AgainReason, attempt: number, error: Error): void {
+		const { message } = error;
 		const { ledger, logger } = this.deps;
 		const what = `the ${emission.events.length} email(s) ${WHAT[reason]}`;
-		const stopping = /is stopping/.test(message);
+		const stopping = error instanceof EngineStopping;
 		// A save started a new trigger here meanwhile: it takes them over (they are in its list).
 		const successor = stopping ? ledger?.current : undefined;
 		if (successor && successor.state !== current.state) return successor.emitAgain(emission, reason);

@@ -25,3 +25,11 @@ export function engineKeyOf(context: N8nContext & { getWorkflow(): { id?: string
 	const node = context.getNode();
 	return engineKey(context.getWorkflow().id, node.id ?? node.name);
 }
+
+/** Activation modes in which n8n re-adds an already active workflow's webhooks. */
+const RESTARTS: readonly string[] = ['init', 'leadershipChange'];
+
+/** n8n re-adds an active workflow (its start, a new leader), as opposed to a user's activation or save. */
+export function isRestart(mode: string): boolean {
+	return RESTARTS.includes(mode);
+}

@@ -14,7 +14,7 @@ import { removeMadeSubscriptionLater } from './subscriptionRemoval';
 import { cancelRemoval } from './removal';
 import { whileGrantPropagates } from '../transport/retry';
 import type { PushAuthConfig } from '../transport/pushAuth';
-import { engineKeyOf, gmailPortFor, stateOf } from './context';
+import { engineKeyOf, gmailPortFor, isRestart, stateOf } from './context';
 import { ensureWatch } from '../engine/watchKeeper';
 import { toNodeApiError } from './errors';
 import { withoutSecrets } from '../core/redact';
@@ -50,13 +50,6 @@ export async function checkExists(this: IHookFunctions): Promise<boolean> {
 	return watchVerdict(watch, config.watch, Date.now()) === 'fresh';
 }
 
-/** Activation modes in which n8n re-adds an already active workflow's webhooks. */
-const RESTARTS: readonly string[] = ['init', 'leadershipChange'];
-
-/** n8n re-adds an active workflow (its start, a new leader), as opposed to a user's activation or save. */
-export function isRestart(mode: string): boolean {
-	return RESTARTS.includes(mode);
-}
 
 function newerWatch(a: WatchState | undefined, b: WatchState | undefined): WatchState | undefined {
 	if (!a || !b) return a ?? b;

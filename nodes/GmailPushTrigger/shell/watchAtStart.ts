@@ -2,7 +2,7 @@ import type { ITriggerFunctions } from 'n8n-workflow';
 import type { MailboxEngine } from '../engine/mailboxEngine';
 import type { TriggerConfig } from './config';
 import { toNodeApiError } from './errors';
-import { isRestart } from './hooks';
+import { isRestart } from './context';
 import { setUpGoogleCloud } from '../googleCloud/activation';
 import { withSetUpCheck } from '../googleCloud/runCheck';
 import { whileGrantPropagates } from '../transport/retry';
