@@ -14,9 +14,9 @@ pids=()
 for major in ${E2E_N8N_VERSIONS:-1 2}; do
 	# The fuzz suite runs on n8n 1 unless FUZZ_N8N_VERSIONS names this major (fuzz.test.ts).
 	skip=()
-	[[ ",${FUZZ_N8N_VERSIONS:-1}," == *",$major,"* ]] || skip=(--testPathIgnorePatterns 'test/e2e/fuzz\.test\.ts')
+	[[ ",${FUZZ_N8N_VERSIONS:-1}," == *",$major,"* ]] || skip=('--testPathIgnorePatterns=test/e2e/fuzz\.test\.ts')  # last: it takes the words after it
 	E2E_N8N_VERSIONS=$major jest --selectProjects e2e --maxWorkers="$workers" --testSequencer=./test/support/e2e/sequencer.js \
-		--json --outputFile="$results/e2e-$major.json" "${skip[@]}" "$@" > >(sed -u "s/^/[n8n $major.x] /") 2>&1 &
+		--json --outputFile="$results/e2e-$major.json" "$@" "${skip[@]}" > >(sed -u "s/^/[n8n $major.x] /") 2>&1 &
 	pids+=($!)
 done
 status=0

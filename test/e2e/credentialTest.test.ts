@@ -1,10 +1,14 @@
 /**
- * The credential dialogs' "test" in a real n8n (1.123 and 2.41), through the same REST call the
- * editor makes: a good credential says which mailbox it reads, a bad one says what to fix.
+ * The e2e harness itself (the package installed as the Community Nodes screen does, n8n started,
+ * owner and API key set up headless), then the credential dialogs' "test" in a real n8n (1.123
+ * and 2.41), through the same REST call the editor makes: a good credential says which mailbox
+ * it reads, a bad one says what to fix. One n8n per version serves both.
  */
 import { generateKeyPairSync } from 'crypto';
+import { existsSync, readFileSync } from 'fs';
+import path from 'path';
 import { SCOPES } from '../support/fakeGoogle/auth';
-import { selectedMajors } from '../support/n8n';
+import { N8N_VERSIONS, PACKAGE_NAME, selectedMajors } from '../support/n8n';
 import { EMAIL, SERVICE_ACCOUNT, startStack, type Stack } from '../support/stack';
 
 jest.setTimeout(120_000);
@@ -27,6 +31,27 @@ describe.each(selectedMajors())('credential tests in n8n %i.x', (major) => {
 
 	afterEach(() => {
 		stack.fake.auth.delegationAuthorized = true;
+	});
+
+	it('the harness: n8n runs with the package installed as the Community Nodes screen does, an owner and an API key', async () => {
+		const { n8n, api, userFolder } = stack.session;
+		const nodesDir = path.join(userFolder, '.n8n', 'nodes');
+		const installed = path.join(nodesDir, 'node_modules', PACKAGE_NAME);
+		expect(existsSync(path.join(installed, 'dist', 'nodes', 'GmailPushTrigger', 'GmailPushTrigger.node.js'))).toBe(true);
+		for (const dependency of ['@google-cloud/pubsub', 'google-auth-library', 'mailparser']) expect(existsSync(path.join(installed, 'node_modules', dependency))).toBe(true);
+		// A devDependency (the fake Gmail is checked against it), not installed for users.
+		expect(existsSync(path.join(installed, 'node_modules', '@googleapis', 'gmail'))).toBe(false);
+		// Like n8n's installer: no peer deps in the package (n8n-workflow comes from n8n itself).
+		expect(existsSync(path.join(installed, 'node_modules', 'n8n-workflow'))).toBe(false);
+		const list = JSON.parse(readFileSync(path.join(nodesDir, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+		expect(list.dependencies[PACKAGE_NAME]).toBeDefined();
+
+		expect(api.apiKey).toBeTruthy();
+		expect(await api.listWorkflows()).toEqual([]);
+		// n8n knows the node and credential types of the package.
+		expect((await api.nodeTypes()).map((t) => t.name)).toContain(`${PACKAGE_NAME}.gmailPushTrigger`);
+		expect((await api.credentialTypes()).map((t) => t.name)).toEqual(expect.arrayContaining(['gmailPushServiceAccountApi', 'gmailPushOAuth2Api', 'gmailPushSharedSecretApi']));
+		expect(n8n.log).toMatch(new RegExp(`Version: ${N8N_VERSIONS[major].replace(/\./g, '\\.')}`));
 	});
 
 	let n = 0;
