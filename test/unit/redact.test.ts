@@ -5,14 +5,7 @@
 import { NodeApiError, NodeOperationError, type INode, type JsonObject } from 'n8n-workflow';
 import { redact, tokensOf, withoutSecrets, withoutTokens } from '../../nodes/GmailPushTrigger/core/redact';
 
-const URL_ = 'https://n8n.example.com/webhook/abc/webhook';
-/** Characters encodeURIComponent changes, so the raw, encoded and decoded forms all differ. */
-const OLD = 'old secret/with+plus&more=0123';
-const NEW = 'new-Secret(2)!~*42/abcdef+xyz';
-const at = (secret: string) => `${URL_}?token=${encodeURIComponent(secret)}`;
-/** Every form a secret can take in text. */
-const forms = (secret: string) => [secret, encodeURIComponent(secret), encodeURIComponent(secret).replace(/%20/g, '+')];
-const leaks = (text: string) => [OLD, NEW].flatMap(forms).filter((form) => text.includes(form));
+import { at, leaks, NEW, OLD, URL_ } from '../support/secretForms';
 
 describe('redact', () => {
 	it('masks the value of every token= parameter, in a URL and in a sentence, and keeps the rest', () => {

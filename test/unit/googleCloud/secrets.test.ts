@@ -9,14 +9,7 @@ import { formatCheck, problemText } from '../../../nodes/GmailPushTrigger/google
 import { panelDescription, panelMessage } from '../../../nodes/GmailPushTrigger/googleCloud/renderPanel';
 import type { PubSubAdminPort, PubSubSubscription } from '../../../nodes/GmailPushTrigger/transport/pubsubAdminPort';
 
-const URL_ = 'https://n8n.example.com/webhook/abc/webhook';
-/** Characters encodeURIComponent changes, so the raw, encoded and decoded forms all differ. */
-const OLD = 'old secret/with+plus&more=0123';
-const NEW = 'new-Secret(2)!~*42/abcdef+xyz';
-const at = (secret: string) => `${URL_}?token=${encodeURIComponent(secret)}`;
-/** Every form a secret can take in text. */
-const forms = (secret: string) => [secret, encodeURIComponent(secret), encodeURIComponent(secret).replace(/%20/g, '+')];
-const leaks = (text: string) => [OLD, NEW].flatMap(forms).filter((form) => text.includes(form));
+import { at, leaks, NEW, OLD, URL_ } from '../../support/secretForms';
 
 describe('the set-up names no secret', () => {
 	const name = 'projects/p/subscriptions/gmail-push-n8n';
