@@ -23,11 +23,11 @@
  *
  * Deterministic choices (bursts, pauses, drops, duplicates, swaps, faults, history-id gaps) come
  * from CHAOS_SEED (printed); timing on a loaded machine still varies from run to run.
- * Versions: E2E_CHAOS_VERSIONS=1,2 (default both); CHAOS_EMAILS=1000.
+ * Versions: E2E_N8N_VERSIONS=1,2 (default both); CHAOS_EMAILS=1000.
  * No timing is asserted: every wait is generous and only bounds a hang.
  */
 import { seededRandom } from '../support/fakeGoogle/random';
-import { itemsOf, sleep, type N8nMajor } from '../support/n8n';
+import { itemsOf, selectedMajors, sleep } from '../support/n8n';
 import { PROJECT, TRIGGER, pushWorkflow } from './helpers/pushRig';
 import { PushSimulator } from './chaos/pubsub';
 import { startChaosRig, type ChaosRig } from './chaos/rig';
@@ -39,16 +39,10 @@ const DOWN_MS = 4000;
 
 jest.setTimeout(15 * 60_000);
 
-function chaosMajors(): N8nMajor[] {
-	const raw = (process.env.E2E_CHAOS_VERSIONS ?? '1,2').split(',').map((s) => s.trim()).filter(Boolean);
-	const majors = raw.map((s) => Number(s.replace(/^v/, '').split('.')[0]));
-	for (const m of majors) if (m !== 1 && m !== 2) throw new Error(`E2E_CHAOS_VERSIONS: unknown n8n major "${m}" (use 1, 2 or 1,2)`);
-	return [...new Set(majors)] as N8nMajor[];
-}
-
 const secondsSince = (t: number): string => ((Date.now() - t) / 1000).toFixed(1);
 
-describe.each(chaosMajors())('chaos, push delivery, in n8n %i.x', (major) => {
+// The versions of E2E_N8N_VERSIONS, like every suite: each half of scripts/test-e2e.sh runs its own.
+describe.each(selectedMajors())('chaos, push delivery, in n8n %i.x', (major) => {
 	let rig: ChaosRig;
 	let workflowId: string;
 	let webhookPath: string;
