@@ -7,7 +7,7 @@
  *
  * The packed + installed package is cached by a hash of the sources (package.json, tsconfig,
  * gulpfile, nodes/, credentials/) under the n8n cache folder, so the build, pack and install
- * run once per source change; each user folder gets a copy.
+ * run once per source change; each user folder gets it as hard links (copyTree).
  */
 import { execFile } from 'child_process';
 import { createHash } from 'crypto';
@@ -143,6 +143,21 @@ export async function preparePackage(): Promise<string> {
 }
 
 /**
+ * The installed package as hard links to the prepared one (`cp -al`): the same files at the
+ * same path, without copying about 6,400 files and 88 MB for each of the 50 n8n processes a run
+ * starts (fs.cp took about 3 s of CPU each). Nothing writes into an installed package; where
+ * hard links cannot be made (another file system), a plain copy.
+ */
+async function copyTree(source: string, target: string): Promise<void> {
+	try {
+		await run('cp', ['-al', source, target]);
+	} catch {
+		await fs.rm(target, { recursive: true, force: true });
+		await fs.cp(source, target, { recursive: true, verbatimSymlinks: true });
+	}
+}
+
+/**
  * Installs the package into `<userFolder>/.n8n/nodes` as the Community Nodes screen does.
  * Returns the installed package folder.
  */
@@ -152,7 +167,7 @@ export async function packAndInstall(userFolder: string): Promise<string> {
 	const target = path.join(nodesDir, 'node_modules', PACKAGE_NAME);
 	await fs.rm(target, { recursive: true, force: true });
 	await fs.mkdir(path.dirname(target), { recursive: true });
-	await fs.cp(source, target, { recursive: true, verbatimSymlinks: true });
+	await copyTree(source, target);
 	const version = (JSON.parse(await fs.readFile(path.join(target, 'package.json'), 'utf8')) as { version: string }).version;
 	const listPath = path.join(nodesDir, 'package.json');
 	const list = existsSync(listPath)
