@@ -5,7 +5,8 @@ const common = { testEnvironment: 'node', transform: { '^.+\\.ts$': tsJest }, mo
 module.exports = {
 	projects: [
 		{ ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
-		{ ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
+		// Four integration suites run at once (scripts/test-all.sh), beside the n8n installs on a fresh machine: roomier per-test time.
+		{ ...common, displayName: 'integration', testTimeout: 30_000, testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
 		{ ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
 	],
 };

@@ -7,7 +7,7 @@ const Sequencer = require('@jest/test-sequencer').default;
 const fs = require('fs');
 const path = require('path');
 
-const LONGEST_FIRST = ['queueMode', 'pull', 'push', 'chaos', 'sideBySide', 'restart', 'burst', 'activationErrors', 'poll', 'manualTest', 'faults', 'lifecycle', 'pushAuth', 'fuzz', 'examples'];
+const LONGEST_FIRST = ['queueMode', 'pull', 'push', 'chaos', 'sideBySide', 'restart', 'fuzz', 'activationErrors', 'poll', 'manualTest', 'lifecycle', 'faults', 'burst', 'examples', 'pushAuth', 'credentialTest'];
 
 class LongestFirst extends Sequencer {
 	sort(tests) {
